@@ -57,4 +57,9 @@
 #define IRQ_RTC   8
 #define IRQ_SCI   9
 
+/* PCI INTx routing (used by the host bridge and the ACPI _PRT): device slot s, pin p
+ * (0 = INTA) raises IOAPIC GSI PCI_INTX_GSI(s, p). */
+#define PCI_INTX_GSI_BASE 16
+#define PCI_INTX_GSI(slot, pin) (PCI_INTX_GSI_BASE + (((slot) + (pin)) & 7))
+
 #endif

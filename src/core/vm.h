@@ -14,6 +14,7 @@
 #include "core/event_loop.h"
 #include "core/guest_mem.h"
 #include "core/iobus.h"
+#include "core/vclock.h"
 
 #define VM_MAX_VCPUS 64
 
@@ -74,6 +75,8 @@ struct vm {
     unsigned ncpus;
     struct vcpu *vcpus;
     struct event_loop loop;
+    struct vclock clock;          /* guest time and virtual TSC */
+    void *platform;               /* the soft accelerator's userspace irqchip and timers (src/platform) */
 
     struct vm_device *devices;
     unsigned ndevices, devices_cap;
