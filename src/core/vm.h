@@ -121,8 +121,9 @@ enum vm_run_state vm_get_state(struct vm *vm);
 /* Interrupts for devices. */
 int vm_set_irq(struct vm *vm, unsigned gsi, bool level);
 int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data);
-/* fd becomes readable when the guest writes to addr (optionally only with value data);
- * uses the accelerator's ioeventfd when it has one. */
+/* fd becomes readable when the guest writes to addr (optionally only with value data), through
+ * the accelerator's ioeventfd. -EOPNOTSUPP when the accelerator has none (soft): the write then
+ * reaches the device's own bus handler, which must handle the notification itself. */
 int vm_add_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned len, bool match_data,
                      uint64_t data, int fd);
 int vm_del_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned len, bool match_data,

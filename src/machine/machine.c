@@ -1,0 +1,124 @@
+/* Machine builder: VM + platform + console UART + i8042 + debug-exit + boot hook, and the
+ * host signals that stop the VM. */
+#include "machine/machine.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "core/memmap.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/uart16550.h"
+#include "platform/platform.h"
+#include "util/log.h"
+
+static int machine_boot(struct vm *vm, void *opaque)
+{
+    struct machine *m = opaque;
+    return boot_load_kernel(vm, m->cfg.kernel, m->cfg.initrd, m->cfg.cmdline);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+    struct machine *m = opaque;
+    struct signalfd_siginfo si;
+    ssize_t n = read(m->signal_fd, &si, sizeof(si));
+    if (n != (ssize_t)sizeof(si))
+        return;
+    log_info("received signal %u: stopping the VM", si.ssi_signo);
+    vm_request_stop(&m->vm, VM_STOP_USER, 128 + (int)si.ssi_signo);
+}
+
+/* SIGINT/SIGTERM/SIGHUP are blocked in every thread (vCPU threads inherit the mask) and read
+ * through a signalfd on the event loop, so they stop the VM cleanly. */
+static int watch_signals(struct machine *m)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    int r = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (r != 0) {
+        log_error("blocking signals: %s", strerror(r));
+        return -r;
+    }
+    m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (m->signal_fd < 0) {
+        int e = errno;
+        log_error("signalfd: %s", strerror(e));
+        return -e;
+    }
+    return event_loop_add(&m->vm.loop, m->signal_fd, EPOLLIN, on_signal, m);
+}
+
+static int add_platform_devices(struct machine *m)
+{
+    struct vm *vm = &m->vm;
+    int r = 0;
+    /* The soft accelerator creates the platform (with its irqchip) in its vm_init; for kvm the
+     * kernel has the irqchip and PIT and ember adds the rest. */
+#ifdef EMBER_HAVE_PLATFORM /* XXX(integration): defined once src/platform/platform.c exists */
+    if (!vm->platform) {
+        struct platform_config pc = {.irqchip = false};
+        if ((r = platform_create(vm, &pc)) < 0)
+            return r;
+    }
+#endif
+    if ((r = i8042_create(vm)) < 0)
+        return r;
+    if ((r = debug_exit_create(vm)) < 0)
+        return r;
+    if ((r = chardev_open(&m->console, vm, m->cfg.console ? m->cfg.console : "stdio")) < 0)
+        return r;
+    m->console_open = true;
+    if (!uart16550_create(vm, PORT_COM1, IRQ_COM1, &m->console))
+        return -ENOMEM;
+    return 0;
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg)
+{
+    memset(m, 0, sizeof(*m));
+    m->cfg = *cfg;
+    m->signal_fd = -1;
+    struct vm_config vc = {.ram_size = cfg->memory, .ncpus = cfg->cpus, .accel = cfg->accel};
+    int r = vm_create(&m->vm, &vc);
+    if (r < 0)
+        return r;
+    m->vm.reboot_on_reset = !cfg->no_reboot;
+    if ((r = add_platform_devices(m)) < 0 || (r = watch_signals(m)) < 0) {
+        machine_destroy(m);
+        return r;
+    }
+    if (cfg->ndisks || cfg->nnets) {
+        log_error("--disk and --net need the virtio devices, which this build does not have yet");
+        machine_destroy(m);
+        return -ENOTSUP;
+    }
+    vm_set_boot(&m->vm, machine_boot, m);
+    return 0;
+}
+
+int machine_run(struct machine *m)
+{
+    return vm_run(&m->vm);
+}
+
+void machine_destroy(struct machine *m)
+{
+    /* The console leaves the event loop (and restores the terminal) while the VM still exists;
+     * the vCPUs that could write to it have stopped, and the UART only keeps a pointer. */
+    if (m->console_open)
+        chardev_close(&m->console);
+    vm_destroy(&m->vm);
+    if (m->signal_fd >= 0)
+        close(m->signal_fd);
+    m->console_open = false;
+    m->signal_fd = -1;
+}
