@@ -85,9 +85,7 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_cb cb
         int e = errno;
         pthread_mutex_unlock(&loop->lock);
         free(h);
-        if (e != EEXIST)
-            log_error("watching fd %d: %s", fd, strerror(e));
-        return -e;
+        return -e; /* the caller knows what the fd is and reports it */
     }
     h->next = loop->handlers;
     loop->handlers = h;

@@ -77,6 +77,7 @@ static int open_socket(struct chardev *cd, const char *path)
     cd->listen_fd = fd;
     int r = event_loop_add(&cd->vm->loop, fd, EPOLLIN, socket_accept, cd);
     if (r < 0) {
+        log_error("console socket %s: %s", path, strerror(-r));
         close(fd);
         unlink(path);
         cd->listen_fd = -1;
@@ -218,9 +219,12 @@ static int watch_input(struct chardev *cd)
     int r = event_loop_add(&cd->vm->loop, cd->in_fd, EPOLLIN, on_readable, cd);
     if (r == -EPERM)
         return 0; /* a regular file or /dev/null on stdin: no input to poll */
-    if (r == 0)
-        cd->watching_input = true;
-    return r;
+    if (r < 0) {
+        log_error("console input (fd %d): %s", cd->in_fd, strerror(-r));
+        return r;
+    }
+    cd->watching_input = true;
+    return 0;
 }
 
 static void socket_accept(void *opaque, uint32_t events)
