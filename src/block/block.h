@@ -68,13 +68,13 @@ struct blk_dev; /* opaque */
 
 /* Opens path. On failure returns -errno and writes a message naming the problem to errbuf
  * (BLK_ERRBUF_SIZE bytes recommended; may be NULL). */
-int blk_open(const char *path, const struct blk_open_opts *opts, struct blk_dev **out,
-             char *errbuf, size_t errlen);
+int blk_open(const char *path, const struct blk_open_opts *opts, struct blk_dev **out, char *errbuf,
+             size_t errlen);
 /* Waits for outstanding requests, flushes, stops the I/O thread, closes files. Returns the
  * result of the final flush (0 or -errno). */
 int blk_close(struct blk_dev *dev);
 
-uint64_t blk_size(const struct blk_dev *dev);      /* virtual disk size in bytes */
+uint64_t blk_size(const struct blk_dev *dev); /* virtual disk size in bytes */
 bool blk_read_only(const struct blk_dev *dev);
 enum blk_format blk_format(const struct blk_dev *dev);
 const char *blk_format_name(enum blk_format format); /* "raw", "qcow2" */
