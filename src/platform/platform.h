@@ -34,6 +34,9 @@ struct lapic *platform_lapic(struct platform *p, unsigned index);
 int platform_set_irq(struct platform *p, unsigned gsi, bool level);
 int platform_signal_msi(struct platform *p, uint64_t address, uint32_t data);
 
+/* The ACPI power button (graceful shutdown request: the guest powers off through S5). */
+void platform_press_power_button(struct platform *p);
+
 /* (Re)writes the ACPI tables into guest RAM at MEMMAP_ACPI_BASE. Done by platform_create and on
  * reset; exposed for loaders that clear low memory. */
 int platform_write_acpi(struct platform *p);
