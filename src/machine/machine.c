@@ -13,6 +13,7 @@
 #include "core/memmap.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
+#include "devices/testdev.h"
 #include "devices/uart16550.h"
 #include "platform/platform.h"
 #include "util/log.h"
@@ -73,6 +74,10 @@ static int add_platform_devices(struct machine *m)
     if ((r = i8042_create(vm)) < 0)
         return r;
     if ((r = debug_exit_create(vm)) < 0)
+        return r;
+    /* XXX: the test device is always present (test guests need it); make it opt-in once the
+     * test scripts pass a flag for it. It only holds a few registers of its own. */
+    if ((r = testdev_create(vm)) < 0)
         return r;
     if ((r = chardev_open(&m->console, vm, m->cfg.console ? m->cfg.console : "stdio")) < 0)
         return r;
