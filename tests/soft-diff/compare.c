@@ -1,0 +1,116 @@
+/* Compares the soft CPU's outcome of a case with the host's: how it ended (vector, error code,
+ * CR2, RIP), every GPR, the defined arithmetic flags and DF, every byte of the data window and,
+ * for x87/SSE cases, FCW/FSW/FTW/MXCSR/ST0-7/XMM0-15. Undefined flags and results (undef.c,
+ * diff_case.flags_undef/gpr_undef) are masked; the #PF error code's U/S bit differs by design
+ * (the soft CPU runs the snippet at CPL0, the host in user mode). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diff.h"
+
+#define FLAGS_COMPARED 0xcd5ULL /* CF PF AF ZF SF DF OF */
+#define PFEC_U         0x4u
+
+static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+struct why_buf {
+    char *p;
+    size_t len, pos;
+    unsigned count;
+};
+
+static void why_add(struct why_buf *w, const char *fmt, ...)
+{
+    va_list ap;
+    if (++w->count > 6 || w->pos + 1 >= w->len)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->p + w->pos, w->len - w->pos, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->pos = w->pos + (size_t)n < w->len ? w->pos + (size_t)n : w->len - 1;
+}
+
+static const char *end_name(int v, char buf[16])
+{
+    switch (v) {
+    case DIFF_END:
+        return "end";
+    case DIFF_TIMEOUT:
+        return "timeout";
+    case DIFF_ERROR:
+        return "error";
+    default:
+        snprintf(buf, 16, "#%d", v);
+        return buf;
+    }
+}
+
+static void compare_fpu(const struct diff_regs *n, const struct diff_regs *s, struct why_buf *w)
+{
+    static const struct {
+        unsigned off, len;
+        const char *name;
+    } fields[] = {{0, 2, "fcw"}, {2, 2, "fsw"}, {4, 1, "ftw"}, {24, 4, "mxcsr"}};
+    for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (memcmp(n->fx + fields[i].off, s->fx + fields[i].off, fields[i].len) != 0)
+            why_add(w, " %s differs;", fields[i].name);
+    for (unsigned i = 0; i < 8; i++)
+        if (memcmp(n->fx + 32 + 16 * i, s->fx + 32 + 16 * i, 10) != 0)
+            why_add(w, " st%u/mm%u differs;", i, i);
+    for (unsigned i = 0; i < 16; i++)
+        if (memcmp(n->fx + 160 + 16 * i, s->fx + 160 + 16 * i, 16) != 0)
+            why_add(w, " xmm%u differs;", i);
+}
+
+bool diff_compare(const struct diff_case *c, const struct diff_outcome *nat,
+                  const struct diff_outcome *soft, char *why, size_t why_len)
+{
+    struct why_buf w = {.p = why, .len = why_len};
+    char b1[16], b2[16];
+    why[0] = 0;
+    if (nat->vector == DIFF_TIMEOUT || nat->vector == DIFF_ERROR) {
+        why_add(&w, " native run failed: %s;", nat->detail);
+        return false;
+    }
+    if (nat->vector != soft->vector) {
+        why_add(&w, " ended by %s natively, by %s in the soft CPU%s%s;", end_name(nat->vector, b1),
+                end_name(soft->vector, b2), soft->detail[0] ? ": " : "", soft->detail);
+        return false;
+    }
+    if (nat->rip != soft->rip)
+        why_add(&w, " rip %#" PRIx64 " vs %#" PRIx64 ";", nat->rip, soft->rip);
+    if (nat->vector == 14) {
+        if ((nat->error_code & ~PFEC_U) != (soft->error_code & ~PFEC_U))
+            why_add(&w, " #PF error code %#x vs %#x;", nat->error_code, soft->error_code);
+        if (nat->fault_addr != soft->fault_addr)
+            why_add(&w, " cr2 %#" PRIx64 " vs %#" PRIx64 ";", nat->fault_addr, soft->fault_addr);
+    } else if (nat->vector == 13 || nat->vector == 12 || nat->vector == 17) {
+        if (nat->error_code != soft->error_code)
+            why_add(&w, " error code %#x vs %#x;", nat->error_code, soft->error_code);
+    }
+    for (unsigned i = 0; i < 16; i++) {
+        if (c->gpr_undef & (1u << i))
+            continue;
+        if (nat->out.gpr[i] != soft->out.gpr[i])
+            why_add(&w, " %s %#" PRIx64 " vs %#" PRIx64 ";", gpr_names[i], nat->out.gpr[i],
+                    soft->out.gpr[i]);
+    }
+    uint64_t fm = FLAGS_COMPARED & ~c->flags_undef;
+    if ((nat->out.rflags & fm) != (soft->out.rflags & fm))
+        why_add(&w, " rflags %#" PRIx64 " vs %#" PRIx64 " (compared bits %#" PRIx64 ");",
+                nat->out.rflags & FLAGS_COMPARED, soft->out.rflags & FLAGS_COMPARED, fm);
+    for (size_t i = 0; i < DIFF_WIN_SIZE; i++) {
+        if (nat->win[i] != soft->win[i]) {
+            why_add(&w, " memory at %#" PRIx64 ": %02x vs %02x;", DIFF_WIN_ADDR + i, nat->win[i],
+                    soft->win[i]);
+            break;
+        }
+    }
+    if (c->cmp_fpu)
+        compare_fpu(&nat->out, &soft->out, &w);
+    return w.count == 0;
+}
