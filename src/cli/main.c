@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_img.h"
 #include "util/log.h"
 
 #ifndef EMBER_VERSION
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "img") == 0)
+        return cmd_img(argc - 1, argv + 1);
     fprintf(stderr, "ember: unknown command '%s' (see 'ember --help')\n", cmd);
     return EMBER_EXIT_USAGE;
 }

@@ -64,13 +64,11 @@ static int add_platform_devices(struct machine *m)
     int r = 0;
     /* The soft accelerator creates the platform (with its irqchip) in its vm_init; for kvm the
      * kernel has the irqchip and PIT and ember adds the rest. */
-#ifdef EMBER_HAVE_PLATFORM /* XXX(integration): defined once src/platform/platform.c exists */
     if (!vm->platform) {
         struct platform_config pc = {.irqchip = false};
         if ((r = platform_create(vm, &pc)) < 0)
             return r;
     }
-#endif
     if ((r = i8042_create(vm)) < 0)
         return r;
     if ((r = debug_exit_create(vm)) < 0)
