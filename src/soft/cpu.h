@@ -55,6 +55,9 @@ struct soft_cpu_hooks {
      * return 0 on success or -1 to make the instruction raise #GP(0). */
     int (*msr_read)(void *opaque, uint32_t msr, uint64_t *value);
     int (*msr_write)(void *opaque, uint32_t msr, uint64_t value);
+    /* CR8 (task priority) lives in the local APIC when there is one; NULL: plain storage. */
+    uint64_t (*cr8_read)(void *opaque);
+    void (*cr8_write)(void *opaque, uint64_t value);
 };
 
 struct soft_cpu_config {

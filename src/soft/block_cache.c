@@ -1,0 +1,240 @@
+/* Translated-code cache: blocks of decoded instructions keyed by guest-physical address and
+ * decode mode, and the per-VM code map (pages holding code, with a generation per page) that
+ * makes writes to code pages invalidate the blocks on them. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "soft/decode.h"
+#include "soft/internal.h"
+#include "util/log.h"
+
+#define BHASH_BITS 16
+#define BLOCKS_MAX 65536 /* the whole cache is flushed beyond this */
+
+int soft_code_map_create(uint64_t ram_end, struct soft_code_map **out)
+{
+    struct soft_code_map *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->npages = (ram_end + PAGE_SIZE - 1) / PAGE_SIZE;
+    m->has_code = calloc(m->npages ? m->npages : 1, sizeof(*m->has_code));
+    m->gen = calloc(m->npages ? m->npages : 1, sizeof(*m->gen));
+    if (!m->has_code || !m->gen) {
+        free((void *)m->has_code);
+        free((void *)m->gen);
+        free(m);
+        return -ENOMEM;
+    }
+    *out = m;
+    return 0;
+}
+
+void soft_code_map_destroy(struct soft_code_map *map)
+{
+    if (!map)
+        return;
+    free((void *)map->has_code);
+    free((void *)map->gen);
+    free(map);
+}
+
+/* A write of len bytes at gpa happened (or is about to): invalidate code on those pages. */
+void soft_code_write(struct soft_cpu *cpu, uint64_t gpa, unsigned len)
+{
+    struct soft_code_map *m = cpu->code_map;
+    uint64_t first = gpa >> 12, last = (gpa + (len ? len - 1 : 0)) >> 12;
+    for (uint64_t p = first; p <= last && p < m->npages; p++) {
+        if (atomic_load_explicit(&m->has_code[p], memory_order_relaxed)) {
+            atomic_store(&m->has_code[p], 0);
+            atomic_fetch_add(&m->gen[p], 1);
+            cpu->stop_block = true;
+            cpu->stats.blocks_invalidated++;
+        }
+    }
+}
+
+void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t gpa, uint64_t len)
+{
+    while (len) {
+        unsigned chunk = len > PAGE_SIZE ? (unsigned)PAGE_SIZE : (unsigned)len;
+        soft_code_write(cpu, gpa, chunk);
+        gpa += chunk;
+        len -= chunk;
+    }
+}
+
+int soft_block_cache_init(struct soft_cpu *cpu)
+{
+    cpu->bhash_size = 1u << BHASH_BITS;
+    cpu->bhash = calloc(cpu->bhash_size, sizeof(*cpu->bhash));
+    cpu->scratch =
+        malloc(sizeof(struct soft_block) + SOFT_BLOCK_MAX_INSNS * sizeof(struct soft_insn));
+    return cpu->bhash && cpu->scratch ? 0 : -ENOMEM;
+}
+
+void soft_block_cache_flush(struct soft_cpu *cpu)
+{
+    for (unsigned i = 0; i < cpu->bhash_size; i++) {
+        struct soft_block *b = cpu->bhash[i];
+        while (b) {
+            struct soft_block *n = b->hnext;
+            free(b);
+            b = n;
+        }
+        cpu->bhash[i] = NULL;
+    }
+    cpu->nblocks = 0;
+}
+
+void soft_block_cache_destroy(struct soft_cpu *cpu)
+{
+    if (!cpu->bhash)
+        return;
+    soft_block_cache_flush(cpu);
+    free(cpu->scratch);
+    cpu->scratch = NULL;
+    free(cpu->bhash);
+    cpu->bhash = NULL;
+}
+
+static unsigned bhash_index(uint64_t gpa, uint32_t mode)
+{
+    return (unsigned)(((gpa ^ ((uint64_t)mode << 60)) * 0x9E3779B97F4A7C15ULL) >>
+                      (64 - BHASH_BITS));
+}
+
+int soft_h_ud(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    soft_raise_ud(cpu);
+}
+
+/* Decodes at most SOFT_BLOCK_MAX_INSNS instructions from bytes[0..avail) into insns. */
+static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
+                           struct soft_insn *insns, unsigned *nbytes, bool *need_more)
+{
+    unsigned n = 0, off = 0;
+    *need_more = false;
+    while (n < SOFT_BLOCK_MAX_INSNS && off < avail) {
+        bool ends = false;
+        int r = soft_decode_one(cpu, bytes + off, avail - off, cpu->mode, &insns[n], &ends);
+        if (r == -EAGAIN) {
+            *need_more = true;
+            break;
+        }
+        if (r < 0) {
+            if (n > 0)
+                break; /* end the block before it; it faults when reached */
+            memset(&insns[0], 0, sizeof(insns[0]));
+            insns[0].fn = soft_h_ud;
+            insns[0].len = 1;
+            n = 1;
+            off = 1;
+            break;
+        }
+        off += insns[n].len;
+        n++;
+        if (ends)
+            break;
+    }
+    *nbytes = off;
+    return n;
+}
+
+/* An instruction that crosses a page boundary: fetch both pages and decode it alone into the
+ * per-CPU scratch block (not cached). */
+static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
+                                             struct soft_block *scratch)
+{
+    uint8_t buf[15];
+    unsigned first = (unsigned)(PAGE_SIZE - (lin & 0xfff));
+    if (first > sizeof(buf))
+        first = sizeof(buf);
+    for (unsigned i = 0; i < sizeof(buf); i++) {
+        uint64_t a = lin + i;
+        if (cpu->mode != SOFT_MODE_64)
+            a = (uint32_t)a;
+        uint64_t gpa = soft_translate(cpu, a, ACC_EXEC, false);
+        const uint8_t *p = guest_mem_ptr(cpu->mem, gpa, 1);
+        if (!p)
+            soft_raise(cpu, EXC_MC, 0, false);
+        buf[i] = *p;
+    }
+    bool need_more;
+    unsigned nbytes;
+    scratch->ninsns =
+        (uint16_t)decode_run(cpu, buf, sizeof(buf), scratch->insns, &nbytes, &need_more);
+    if (scratch->ninsns > 1)
+        scratch->ninsns = 1;
+    scratch->nbytes = (uint16_t)nbytes;
+    scratch->gpa = ~0ULL;
+    return scratch;
+}
+
+struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
+{
+    uint64_t gpa;
+    struct tlb_entry *e = &cpu->tlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag_x == (lin & PAGE_MASK)))
+        gpa = e->gpa | (lin & 0xfff);
+    else
+        gpa = soft_translate(cpu, lin, ACC_EXEC, false);
+
+    uint64_t ppn = gpa >> 12;
+    size_t page_left = (size_t)(PAGE_SIZE - (gpa & 0xfff));
+    const uint8_t *host = guest_mem_ptr(cpu->mem, gpa, page_left);
+    if (!host || ppn >= cpu->code_map->npages) {
+        log_error("soft: executing from non-RAM address %#llx", (unsigned long long)gpa);
+        soft_raise(cpu, EXC_MC, 0, false);
+    }
+
+    unsigned h = bhash_index(gpa, cpu->mode);
+    struct soft_block **pp = &cpu->bhash[h];
+    for (struct soft_block *b = *pp; b; pp = &b->hnext, b = b->hnext) {
+        if (b->gpa != gpa || b->mode != cpu->mode)
+            continue;
+        /* Valid if no write hit the page since translation and the bytes are unchanged
+         * (devices may DMA into RAM behind the CPU's back). */
+        if (b->gen == atomic_load_explicit(&cpu->code_map->gen[ppn], memory_order_acquire) &&
+            atomic_load_explicit(&cpu->code_map->has_code[ppn], memory_order_relaxed) &&
+            memcmp(b->code_bytes, host, b->nbytes) == 0)
+            return b;
+        *pp = b->hnext;
+        free(b);
+        cpu->nblocks--;
+        break;
+    }
+
+    if (cpu->nblocks >= BLOCKS_MAX)
+        soft_block_cache_flush(cpu);
+
+    /* Mark the page as code before reading its bytes, so a concurrent write either bumps the
+     * generation we record or happens before our copy. */
+    atomic_store(&cpu->code_map->has_code[ppn], 1);
+    uint32_t gen = atomic_load(&cpu->code_map->gen[ppn]);
+
+    struct soft_block *scratch = cpu->scratch;
+    bool need_more;
+    unsigned nbytes;
+    unsigned n = decode_run(cpu, host, page_left, scratch->insns, &nbytes, &need_more);
+    if (n == 0 && need_more)
+        return translate_crossing(cpu, lin, scratch);
+
+    struct soft_block *b = malloc(sizeof(*b) + n * sizeof(struct soft_insn) + nbytes);
+    if (!b) {
+        log_error("soft: out of memory translating code at %#llx", (unsigned long long)gpa);
+        soft_raise(cpu, EXC_MC, 0, false);
+    }
+    b->gpa = gpa;
+    b->mode = cpu->mode;
+    b->gen = gen;
+    b->ninsns = (uint16_t)n;
+    b->nbytes = (uint16_t)nbytes;
+    memcpy(b->insns, scratch->insns, n * sizeof(struct soft_insn));
+    b->code_bytes = (uint8_t *)&b->insns[n];
+    memcpy(b->code_bytes, host, nbytes);
+    b->hnext = cpu->bhash[h];
+    cpu->bhash[h] = b;
+    cpu->nblocks++;
+    cpu->stats.blocks_translated++;
+    return b;
+}

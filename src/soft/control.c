@@ -1,0 +1,160 @@
+/* Control transfer (SDM Vol. 2 JMP, Jcc, JrCXZ, LOOPcc, CALL, RET, RET far): relative targets
+ * are stored as displacements from the next instruction, so blocks stay position independent. */
+#include "soft/handlers.h"
+
+static void set_rip(struct soft_cpu *cpu, unsigned osize, uint64_t target)
+{
+    if (cpu->mode != SOFT_MODE_64 || osize == 4)
+        target = osize == 2 ? (uint16_t)target : (uint32_t)target;
+    else if (osize == 2)
+        target = (uint16_t)target;
+    cpu->rip = target;
+}
+
+int soft_op_jmp(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    if (in->op[0].kind == OPK_IMM)
+        set_rip(cpu, in->osize, cpu->rip + (uint64_t)in->op[0].disp);
+    else
+        set_rip(cpu, in->osize, soft_op_get(cpu, in, 0));
+    return 1;
+}
+
+int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    if (soft_cond(cpu, in->aux))
+        set_rip(cpu, in->osize, cpu->rip + (uint64_t)in->op[0].disp);
+    return 1;
+}
+
+/* JCXZ/JECXZ/JRCXZ: the counter size is the address size. */
+int soft_op_jrcxz(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    if ((cpu->gpr[GPR_RCX] & soft_mask(in->asize)) == 0)
+        set_rip(cpu, in->osize, cpu->rip + (uint64_t)in->op[0].disp);
+    return 1;
+}
+
+/* LOOP (aux 0), LOOPE (aux 1), LOOPNE (aux 2). */
+int soft_op_loop(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint64_t m = soft_mask(in->asize);
+    uint64_t c = (cpu->gpr[GPR_RCX] - 1) & m;
+    soft_reg_set(cpu, GPR_RCX, in->asize, c);
+    bool take = c != 0;
+    if (in->aux == 1)
+        take = take && (soft_flags_get(cpu) & RFLAGS_ZF);
+    else if (in->aux == 2)
+        take = take && !(soft_flags_get(cpu) & RFLAGS_ZF);
+    if (take)
+        set_rip(cpu, in->osize, cpu->rip + (uint64_t)in->op[0].disp);
+    return 1;
+}
+
+int soft_op_call(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint64_t target =
+        in->op[0].kind == OPK_IMM ? cpu->rip + (uint64_t)in->op[0].disp : soft_op_get(cpu, in, 0);
+    soft_push(cpu, in->osize, cpu->rip);
+    set_rip(cpu, in->osize, target);
+    return 1;
+}
+
+int soft_op_ret(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint64_t target = soft_pop(cpu, in->osize);
+    if (in->nops > 0 && in->op[0].kind == OPK_IMM)
+        soft_reg_set(cpu, GPR_RSP, soft_stack_size(cpu),
+                     cpu->gpr[GPR_RSP] + ((uint64_t)in->op[0].disp & 0xffff));
+    set_rip(cpu, in->osize, target);
+    return 1;
+}
+
+/* Loads CS for a far transfer to sel (same or outer privilege; SDM RET far, IRET). */
+void soft_far_load_cs(struct soft_cpu *cpu, uint16_t sel, unsigned new_cpl)
+{
+    if ((sel & ~3u) == 0)
+        soft_raise_gp(cpu, 0);
+    uint64_t desc[2];
+    soft_read_descriptor(cpu, sel, desc, false);
+    struct cpu_segment cs;
+    soft_desc_to_seg(desc, sel, &cs);
+    if (!cs.s || !(cs.type & 8))
+        soft_raise_gp(cpu, sel & ~3u);
+    bool conforming = cs.type & 4;
+    if ((conforming && cs.dpl > new_cpl) || (!conforming && cs.dpl != new_cpl))
+        soft_raise_gp(cpu, sel & ~3u);
+    if (!cs.present)
+        soft_raise(cpu, EXC_NP, sel & ~3u, true);
+    cs.type |= 1;
+    cs.dpl = (uint8_t)new_cpl; /* CPL comes from the RPL of the return selector */
+    soft_set_cs(cpu, &cs);
+}
+
+/* Loads SS when returning to an outer privilege level (null allowed for a 64-bit target). */
+void soft_far_load_ss(struct soft_cpu *cpu, uint16_t sel, unsigned new_cpl)
+{
+    if ((sel & ~3u) == 0) {
+        if (cpu->mode != SOFT_MODE_64 || new_cpl == 3)
+            soft_raise_gp(cpu, 0);
+        memset(&cpu->seg[SEG_SS], 0, sizeof(cpu->seg[SEG_SS]));
+        cpu->seg[SEG_SS].selector = sel;
+        cpu->seg[SEG_SS].unusable = 1;
+        cpu->seg[SEG_SS].dpl = (uint8_t)new_cpl;
+        soft_update_mode(cpu);
+        return;
+    }
+    uint64_t desc[2];
+    soft_read_descriptor(cpu, sel, desc, false);
+    struct cpu_segment ss;
+    soft_desc_to_seg(desc, sel, &ss);
+    if ((sel & 3) != new_cpl || !ss.s || (ss.type & 8) || !(ss.type & 2) || ss.dpl != new_cpl)
+        soft_raise_gp(cpu, sel & ~3u);
+    if (!ss.present)
+        soft_raise(cpu, EXC_SS, sel & ~3u, true);
+    ss.type |= 1;
+    cpu->seg[SEG_SS] = ss;
+    soft_update_mode(cpu);
+}
+
+/* After a return to an outer level, data segments the new CPL may not use become null. */
+static void null_inaccessible_segs(struct soft_cpu *cpu)
+{
+    static const unsigned segs[] = {SEG_ES, SEG_DS, SEG_FS, SEG_GS};
+    for (unsigned i = 0; i < 4; i++) {
+        struct cpu_segment *s = &cpu->seg[segs[i]];
+        bool conforming_code = (s->type & 0xc) == 0xc;
+        if (!s->unusable && !conforming_code && s->dpl < cpu->cpl) {
+            uint64_t base = s->base;
+            memset(s, 0, sizeof(*s));
+            s->unusable = 1;
+            if (cpu->mode == SOFT_MODE_64 && (segs[i] == SEG_FS || segs[i] == SEG_GS))
+                s->base = base; /* FS/GS bases come from MSRs in 64-bit code */
+        }
+    }
+    soft_update_mode(cpu);
+}
+
+int soft_op_retf(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    unsigned size = in->osize;
+    uint64_t rip = soft_stack_peek(cpu, 0, size);
+    uint16_t cs = (uint16_t)soft_stack_peek(cpu, size, size);
+    uint64_t imm = in->nops > 0 ? ((uint64_t)in->op[0].disp & 0xffff) : 0;
+    unsigned rpl = cs & 3;
+    if (rpl < cpu->cpl)
+        soft_raise_gp(cpu, cs & ~3u);
+    if (rpl == cpu->cpl) {
+        soft_far_load_cs(cpu, cs, rpl);
+        soft_reg_set(cpu, GPR_RSP, soft_stack_size(cpu), cpu->gpr[GPR_RSP] + 2 * size + imm);
+    } else {
+        uint64_t rsp = soft_stack_peek(cpu, 2 * size + (unsigned)imm, size);
+        uint16_t ss = (uint16_t)soft_stack_peek(cpu, 3 * size + (unsigned)imm, size);
+        soft_far_load_cs(cpu, cs, rpl);
+        soft_far_load_ss(cpu, ss, rpl);
+        cpu->gpr[GPR_RSP] = rsp + imm;
+        null_inaccessible_segs(cpu);
+    }
+    set_rip(cpu, size, rip);
+    return 1;
+}
