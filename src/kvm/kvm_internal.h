@@ -30,6 +30,9 @@ struct kvm_vm_state {
     size_t run_size;                    /* KVM_GET_VCPU_MMAP_SIZE */
     struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID, filtered per vCPU */
     unsigned nslots;                    /* memory slots registered */
+    /* Power-on state of the in-kernel devices, captured after creation, for machine resets. */
+    struct kvm_irqchip reset_chips[3]; /* PIC master, PIC slave, IOAPIC */
+    struct kvm_pit_state2 reset_pit;
 };
 
 struct kvm_vcpu_state {
@@ -38,6 +41,11 @@ struct kvm_vcpu_state {
     size_t run_size;
     bool io_pending;   /* last exit was PIO/MMIO: KVM completes it on the next KVM_RUN */
     bool signal_ready; /* the kick signal is unblocked on this vCPU's thread */
+    /* Power-on state captured after creation (SDM vol. 3A 9.1.1), for machine resets. */
+    struct kvm_regs reset_regs;
+    struct kvm_sregs reset_sregs;
+    struct kvm_lapic_state reset_lapic;
+    struct kvm_mp_state reset_mp;
 };
 
 /* The signal that kicks a vCPU thread out of KVM_RUN (api.rst: "immediate_exit"). */
@@ -85,6 +93,14 @@ int kvm_vcpu_set_state(struct vcpu *vcpu, const struct cpu_state *st);
 int kvm_vcpu_get_state(struct vcpu *vcpu, struct cpu_state *st);
 enum vcpu_exit kvm_vcpu_run(struct vcpu *vcpu);
 void kvm_vcpu_kick(struct vcpu *vcpu);
+
+/* kvm_reset.c: capture the power-on state of the in-kernel devices and vCPUs at creation, and
+ * put them back for a machine reset (the vCPU then waits for a boot state or, as an AP, for
+ * INIT/SIPI). */
+int kvm_reset_save_vm(struct kvm_vm_state *ks);
+int kvm_reset_save_vcpu(struct kvm_vcpu_state *vs);
+int kvm_vm_reset(struct vm *vm);
+int kvm_vcpu_reset(struct vcpu *vcpu);
 
 /* kvm_vm.c */
 int kvm_probe(char *why, size_t whylen);

@@ -104,6 +104,8 @@ int kvm_vcpu_init(struct vcpu *vcpu)
         return -err;
     }
     int rc = set_cpuid(vcpu, vs->fd);
+    if (rc == 0)
+        rc = kvm_reset_save_vcpu(vs);
     if (rc < 0) {
         vcpu_state_free(vs);
         return rc;

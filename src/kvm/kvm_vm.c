@@ -185,6 +185,8 @@ int kvm_vm_init(struct vm *vm)
         rc = setup_irqchip(ks->vm_fd);
     if (rc == 0)
         rc = setup_memory(ks, &vm->mem);
+    if (rc == 0)
+        rc = kvm_reset_save_vm(ks);
     if (rc < 0) {
         state_free(ks);
         return rc;
