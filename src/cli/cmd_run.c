@@ -36,6 +36,8 @@ static void run_usage(FILE *out)
             "                       virtio block device (repeatable)\n"
             "  --net tap=IFNAME[,mac=MAC] | user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]\n"
             "                       virtio network device (repeatable)\n"
+            "  --virtio-console stdio|file=PATH|pty\n"
+            "                       second console on virtio (hvc0 in Linux guests)\n"
             "  --no-reboot          stop when the guest resets instead of rebooting it\n"
             "  -v, --verbose        more messages (repeat for debug output)\n"
             "  -h, --help           this help\n"
@@ -56,6 +58,7 @@ enum {
     OPT_DISK,
     OPT_NET,
     OPT_NO_REBOOT,
+    OPT_VIRTIO_CONSOLE,
 };
 
 static const struct option run_options[] = {
@@ -69,6 +72,7 @@ static const struct option run_options[] = {
     {"disk", required_argument, NULL, OPT_DISK},
     {"net", required_argument, NULL, OPT_NET},
     {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
+    {"virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -184,6 +188,7 @@ static int parse_args(int argc, char **argv, struct machine_config *cfg, const c
             cfg->nets[cfg->nnets++] = optarg;
             break;
         case OPT_NO_REBOOT: cfg->no_reboot = true; break;
+        case OPT_VIRTIO_CONSOLE: cfg->virtio_console = optarg; break;
         case 'v': verbose++; break;
         case 'h': *help = true; return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);

@@ -15,7 +15,11 @@
 #include "devices/i8042.h"
 #include "devices/testdev.h"
 #include "devices/uart16550.h"
+#include "pci/pci.h"
 #include "platform/platform.h"
+#include "virtio/virtio_blk.h"
+#include "virtio/virtio_console.h"
+#include "virtio/virtio_rng.h"
 #include "util/log.h"
 
 static int machine_boot(struct vm *vm, void *opaque)
@@ -85,6 +89,28 @@ static int add_platform_devices(struct machine *m)
     return 0;
 }
 
+/* The PCI host bridge and the virtio functions on it: entropy always, then the second console,
+ * the disks and the network cards in command-line order (which fixes their slots). */
+static int add_virtio_devices(struct machine *m)
+{
+    struct vm *vm = &m->vm;
+    struct pci_host *host = pci_host_create(vm);
+    if (!host)
+        return -ENOMEM;
+    if (!virtio_rng_create(vm, host, NULL))
+        return -EINVAL;
+    if (m->cfg.virtio_console && !virtio_console_create(vm, host, m->cfg.virtio_console))
+        return -EINVAL;
+    for (unsigned i = 0; i < m->cfg.ndisks; i++)
+        if (!virtio_blk_create(vm, host, m->cfg.disks[i]))
+            return -EINVAL;
+    if (m->cfg.nnets) {
+        log_error("--net: virtio-net is not built into this ember yet");
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
 int machine_create(struct machine *m, const struct machine_config *cfg)
 {
     memset(m, 0, sizeof(*m));
@@ -99,10 +125,9 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
         machine_destroy(m);
         return r;
     }
-    if (cfg->ndisks || cfg->nnets) {
-        log_error("--disk and --net need the virtio devices, which this build does not have yet");
+    if ((r = add_virtio_devices(m)) < 0) {
         machine_destroy(m);
-        return -ENOTSUP;
+        return r;
     }
     vm_set_boot(&m->vm, machine_boot, m);
     return 0;

@@ -27,6 +27,7 @@ struct machine_config {
     unsigned ndisks;
     const char *nets[MACHINE_MAX_NETS];   /* --net option strings */
     unsigned nnets;
+    const char *virtio_console;           /* --virtio-console spec, or NULL for none */
 };
 
 struct machine {

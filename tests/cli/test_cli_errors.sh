@@ -61,6 +61,16 @@ expect "bad console" 1 "console 'serial0' is not one of" -- \
     "$EMBER" run --kernel "$GUEST" --accel kvm --console serial0
 expect "console file in missing dir" 1 "console file $tmp/no/such: No such file" -- \
     "$EMBER" run --kernel "$GUEST" --accel kvm --console "file:$tmp/no/such"
+expect "disk file missing" 1 "--disk $tmp/nope.raw: .*No such file or directory" -- \
+    "$EMBER" run --kernel "$GUEST" --accel kvm --disk "path=$tmp/nope.raw"
+expect "disk without path" 1 "--disk: path=FILE is required" -- \
+    "$EMBER" run --kernel "$GUEST" --accel kvm --disk readonly=on
+expect "disk unknown option" 1 "--disk: unknown option 'bogus'" -- \
+    "$EMBER" run --kernel "$GUEST" --accel kvm --disk "path=$GUEST,bogus=1"
+expect "disk unknown format" 1 "format=vmdk: expected raw or qcow2" -- \
+    "$EMBER" run --kernel "$GUEST" --accel kvm --disk "path=$GUEST,format=vmdk"
+expect "bad virtio console" 1 "virtio-console: bad options 'bogus'" -- \
+    "$EMBER" run --kernel "$GUEST" --accel kvm --virtio-console bogus
 printf '\177ELF\002\001\001\000' > "$tmp/truncated.elf"
 expect "truncated ELF kernel" 1 "$tmp/truncated.elf" -- \
     "$EMBER" run --kernel "$tmp/truncated.elf" --accel kvm
