@@ -236,6 +236,16 @@ struct disk_opts {
     enum blk_format format;
 };
 
+/* Copies src into dst (dstlen bytes with the NUL); -1 if it does not fit. */
+static int copy_str(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dstlen)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
 static int parse_disk_opts(const char *opts, struct disk_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -244,11 +254,10 @@ static int parse_disk_opts(const char *opts, struct disk_opts *o)
     kv_iter_init(&it, opts ? opts : "");
     while (kv_iter_next(&it)) {
         if (strcmp(it.key, "path") == 0 || strcmp(it.key, "file") == 0) {
-            if (!it.value[0] || strlen(it.value) >= sizeof(o->path)) {
+            if (!it.value[0] || copy_str(o->path, sizeof(o->path), it.value) < 0) {
                 log_error("--disk: path is empty or too long");
                 return -EINVAL;
             }
-            snprintf(o->path, sizeof(o->path), "%s", it.value);
         } else if (strcmp(it.key, "readonly") == 0 || strcmp(it.key, "ro") == 0) {
             if (!it.value[0] || strcmp(it.value, "on") == 0 || strcmp(it.value, "true") == 0)
                 o->read_only = true;
@@ -259,11 +268,10 @@ static int parse_disk_opts(const char *opts, struct disk_opts *o)
                 return -EINVAL;
             }
         } else if (strcmp(it.key, "id") == 0) {
-            if (strlen(it.value) > VIRTIO_BLK_ID_BYTES) {
+            if (copy_str(o->id, sizeof(o->id), it.value) < 0) {
                 log_error("--disk: id '%s' is longer than %d bytes", it.value, VIRTIO_BLK_ID_BYTES);
                 return -EINVAL;
             }
-            snprintf(o->id, sizeof(o->id), "%s", it.value);
         } else if (strcmp(it.key, "format") == 0) {
             if (strcmp(it.value, "raw") == 0)
                 o->format = BLK_FORMAT_RAW;
@@ -313,7 +321,7 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_host *host, const
         log_error("virtio-blk: out of memory");
         return NULL;
     }
-    snprintf(blk->path, sizeof(blk->path), "%s", o.path);
+    memcpy(blk->path, o.path, sizeof(blk->path));
     pthread_cond_init(&blk->drained, NULL);
 
     struct blk_open_opts bo;
@@ -355,7 +363,7 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_host *host, const
         return NULL;
     }
     if (o.id[0])
-        snprintf(blk->serial, sizeof(blk->serial), "%s", o.id);
+        memcpy(blk->serial, o.id, sizeof(blk->serial));
     else
         snprintf(blk->serial, sizeof(blk->serial), "ember-disk%u", blk->vdev.pci.slot);
     struct vm_device d = {

@@ -22,8 +22,9 @@
 #define VIRTIO_BLK_ID_BYTES       20
 #define VIRTIO_BLK_SECTOR         512u
 #define VIRTIO_BLK_HDR_SIZE       16 /* le32 type, le32 reserved, le64 sector */
-#define VIRTIO_BLK_DWZ_SIZE       16 /* discard/write-zeroes segment: le64 sector, le32 num, le32 flags \
-                                      */
+#define VIRTIO_BLK_DWZ_SIZE                                                                        \
+    16 /* discard/write-zeroes segment: le64 sector, le32 num, le32 flags                          \
+        */
 #define VIRTIO_BLK_WZ_F_UNMAP 1
 
 /* Feature bits (5.2.3) */
