@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libzydis-dev liburing-dev libseccomp-dev libslirp-dev libglib2.0-dev libjansson-dev
   libmicrohttpd-dev zlib1g-dev libzstd-dev libcmocka-dev
-  qemu-utils qemu-system-x86 busybox-static cpio xz-utils zstd kmod python3
+  qemu-utils qemu-system-x86 busybox-static cpio xz-utils zstd kmod python3 acpica-tools
 )
 
 missing=()
