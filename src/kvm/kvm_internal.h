@@ -101,6 +101,8 @@ int kvm_reset_save_vm(struct kvm_vm_state *ks);
 int kvm_reset_save_vcpu(struct kvm_vcpu_state *vs);
 int kvm_vm_reset(struct vm *vm);
 int kvm_vcpu_reset(struct vcpu *vcpu);
+/* Both, for every vCPU: the machine-reset hook (on the VMM thread, all vCPUs stopped). */
+int kvm_reset_machine(struct vm *vm);
 
 /* kvm_vm.c */
 int kvm_probe(char *why, size_t whylen);

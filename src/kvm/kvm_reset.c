@@ -89,3 +89,11 @@ int kvm_vcpu_reset(struct vcpu *vcpu)
         log_error("kvm: vCPU %u: reset failed", vcpu->index);
     return rc;
 }
+
+int kvm_reset_machine(struct vm *vm)
+{
+    int rc = kvm_vm_reset(vm);
+    for (unsigned i = 0; rc == 0 && i < vm->ncpus; i++)
+        rc = kvm_vcpu_reset(&vm->vcpus[i]);
+    return rc;
+}

@@ -227,6 +227,14 @@ static void test_dispatch_file_errors(void **state)
     assert_int_equal(boot_load_kernel(&m->vm, NULL, NULL, NULL), -EINVAL);
     write_file(m->path, "", 0);
     assert_int_equal(boot_load_kernel(&m->vm, m->path, NULL, NULL), -ENOEXEC);
+    /* A bzImage signature goes to the Linux loader (or is refused), never to the flat one. */
+    uint8_t bz[0x400];
+    memset(bz, 0, sizeof(bz));
+    memcpy(bz + 0x202, "HdrS", 4);
+    write_file(m->path, bz, sizeof(bz));
+    m->vcpus[0].has_boot_state = false;
+    assert_true(boot_load_kernel(&m->vm, m->path, NULL, NULL) < 0);
+    assert_false(m->vcpus[0].has_boot_state);
     /* Larger than guest RAM. */
     assert_int_equal(truncate(m->path, RAM_SIZE + 1), 0);
     assert_int_equal(boot_load_kernel(&m->vm, m->path, NULL, NULL), -EFBIG);

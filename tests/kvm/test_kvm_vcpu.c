@@ -347,7 +347,7 @@ static void test_vm_reset(void **state)
     uint8_t imr = chip.chip.pic.imr;
     chip.chip.pic.imr = (uint8_t)~imr;
     assert_int_equal(ioctl(ks->vm_fd, KVM_SET_IRQCHIP, &chip), 0);
-    assert_int_equal(kvm_vm_reset(&f->vm), 0);
+    assert_int_equal(kvm_reset_machine(&f->vm), 0);
     assert_int_equal(ioctl(ks->vm_fd, KVM_GET_IRQCHIP, &chip), 0);
     assert_int_equal(chip.chip.pic.imr, imr);
 }
