@@ -1,6 +1,7 @@
 /* An opened disk for consumers: the image chain plus its I/O thread, which owns the io_uring
  * ring, drains the request queue in submission order and runs completions (see block.h). */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -217,9 +218,12 @@ unsigned blk_poll_completions(struct blk_dev *dev)
 {
     if (dev->completion_fd < 0)
         return 0;
+    /* Consume the eventfd count without blocking (it may be 0, e.g. from blk_close). */
+    struct pollfd pfd = {.fd = dev->completion_fd, .events = POLLIN};
     uint64_t v;
-    while (read(dev->completion_fd, &v, sizeof(v)) < 0 && errno == EINTR)
-        ;
+    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN))
+        while (read(dev->completion_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+            ;
     pthread_mutex_lock(&dev->lock);
     struct blk_request *list = dev->done_head;
     dev->done_head = dev->done_tail = NULL;

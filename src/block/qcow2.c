@@ -118,7 +118,9 @@ static int open_backing(struct qcow2 *q, char *err, size_t errlen)
         return blk_err(err, errlen, -ENOMEM, "qcow2: out of memory");
     char sub[BLK_ERRBUF_SIZE] = "";
     int r = blk_image_open(path, &o, q->img->ring, q->img->chain, &q->backing, sub, sizeof(sub));
-    if (r < 0)
+    if (r == -ELOOP || r == -EMLINK)
+        blk_err(err, errlen, r, "%s", sub); /* already names the chain problem */
+    else if (r < 0)
         blk_err(err, errlen, r, "%s: backing file: %s", q->img->path, sub);
     free(path);
     return r;
@@ -379,7 +381,7 @@ static size_t build_header(uint8_t *b, uint64_t cs, const struct qcow2_create_op
     qcow2_put_be32(b + 56, 1);
     size_t pos = QCOW2_V2_HEADER_LEN;
     if (o->version == 3) {
-        qcow2_put_be32(b + 96, o->refcount_order);
+        qcow2_put_be32(b + 96, (uint32_t)__builtin_ctz(o->refcount_bits));
         qcow2_put_be32(b + 100, 112);
         pos = 112; /* byte 104: compression type 0 (zlib), then padding */
     }
@@ -408,15 +410,18 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *in, char *err
         o.cluster_bits = 16;
     if (!o.version)
         o.version = 3;
-    if (!o.refcount_order)
-        o.refcount_order = 4;
+    if (!o.refcount_bits)
+        o.refcount_bits = 16;
+    if (o.refcount_bits > 64 || (o.refcount_bits & (o.refcount_bits - 1)))
+        return blk_err(err, errlen, -EINVAL, "refcount width must be a power of two <= 64");
+    unsigned order = (unsigned)__builtin_ctz(o.refcount_bits);
     if (o.cluster_bits < QCOW2_MIN_CLUSTER_BITS || o.cluster_bits > QCOW2_MAX_CLUSTER_BITS)
         return blk_err(err, errlen, -EINVAL,
                        "cluster size must be a power of two between 512 "
                        "and 2M");
     if (o.version != 2 && o.version != 3)
         return blk_err(err, errlen, -EINVAL, "qcow2 version must be 2 or 3");
-    if (o.refcount_order > 6 || (o.version == 2 && o.refcount_order != 4))
+    if (o.version == 2 && order != 4)
         return blk_err(err, errlen, -EINVAL, "refcount width must be 1..64 bits (16 for v2)");
     if (o.size > QCOW2_MAX_SIZE)
         return blk_err(err, errlen, -EFBIG, "size too large");
@@ -434,7 +439,7 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *in, char *err
     /* Clusters 0..2 (header, refcount table, refcount block) have refcount 1. */
     for (unsigned c = 0; c < 3; c++) {
         uint8_t *rb = buf + 2 * cs;
-        unsigned bits = 1u << o.refcount_order;
+        unsigned bits = 1u << order;
         uint64_t bit = (uint64_t)c * bits;
         if (bits < 8)
             rb[bit / 8] |= (uint8_t)(1u << (bit % 8));

@@ -238,9 +238,9 @@ struct qcow2 *qcow2_from_image(struct blk_image *img); /* NULL if not qcow2 */
 
 struct qcow2_create_opts {
     uint64_t size;
-    unsigned cluster_bits;   /* default 16 */
-    unsigned version;        /* 2 or 3 (default 3) */
-    unsigned refcount_order; /* default 4 (16 bits) */
+    unsigned cluster_bits;  /* default 16 */
+    unsigned version;       /* 2 or 3 (default 3) */
+    unsigned refcount_bits; /* 1, 2, 4, ..., 64; 0 = default 16 */
     const char *backing_file;
     const char *backing_format; /* "raw" or "qcow2"; required with backing_file */
 };

@@ -19,7 +19,7 @@
 
 #define IMG_EXIT_ERROR 1
 #define IMG_EXIT_USAGE 2
-#define COPY_CHUNK (1u << 20)
+#define COPY_CHUNK     (1u << 20)
 
 static const char img_usage[] =
     "usage: ember img COMMAND [options]\n"
@@ -167,7 +167,7 @@ static int parse_create_opts(const char *list, struct qcow2_create_opts *o)
         } else if (strcmp(it.key, "refcount_bits") == 0) {
             if (parse_u64(it.value, 1, 64, &v) < 0 || (v & (v - 1)))
                 return -EINVAL;
-            o->refcount_order = (unsigned)__builtin_ctzll(v);
+            o->refcount_bits = (unsigned)v;
         } else {
             return -EINVAL;
         }
@@ -307,9 +307,9 @@ static json_t *snapshot_json(const struct qcow2_snapshot *s)
 {
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "id", s->id, "name", s->name,
                      "vm-state-size", (json_int_t)s->vm_state_size, "date-sec",
-                     (json_int_t)s->date_sec, "date-nsec", (json_int_t)s->date_nsec,
-                     "vm-clock-sec", (json_int_t)(s->vm_clock_nsec / 1000000000ull),
-                     "vm-clock-nsec", (json_int_t)(s->vm_clock_nsec % 1000000000ull));
+                     (json_int_t)s->date_sec, "date-nsec", (json_int_t)s->date_nsec, "vm-clock-sec",
+                     (json_int_t)(s->vm_clock_nsec / 1000000000ull), "vm-clock-nsec",
+                     (json_int_t)(s->vm_clock_nsec % 1000000000ull));
 }
 
 static void print_snapshot_table(FILE *f, const struct qcow2 *q)
@@ -323,8 +323,7 @@ static void print_snapshot_table(FILE *f, const struct qcow2 *q)
         human_size(s->vm_state_size, vs, sizeof(vs));
         uint64_t ms = s->vm_clock_nsec / 1000000;
         fprintf(f, "%-10s%-20s%10s%20s %04" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%03" PRIu64 "\n",
-                s->id, s->name, vs, date, ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
-                ms % 1000);
+                s->id, s->name, vs, date, ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
     }
 }
 
@@ -341,8 +340,7 @@ static int info_json(const char *path, struct blk_image *img, uint64_t disk)
         if (q->h.backing_file[0]) {
             json_object_set_new(o, "backing-filename", json_string(q->h.backing_file));
             if (q->h.backing_format[0])
-                json_object_set_new(o, "backing-filename-format",
-                                    json_string(q->h.backing_format));
+                json_object_set_new(o, "backing-filename-format", json_string(q->h.backing_format));
         }
         json_t *snaps = json_array();
         for (uint32_t i = 0; i < q->nb_snaps; i++)
@@ -351,12 +349,12 @@ static int info_json(const char *path, struct blk_image *img, uint64_t disk)
         json_t *data = json_pack(
             "{s:s, s:s, s:b, s:i, s:b, s:b}", "compat", q->h.version == 2 ? "0.10" : "1.1",
             "compression-type", q->h.compression_type ? "zstd" : "zlib", "lazy-refcounts",
-            (int)((q->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0),
-            "refcount-bits", 1 << q->h.refcount_order, "corrupt",
+            (int)((q->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0), "refcount-bits",
+            1 << q->h.refcount_order, "corrupt",
             (int)((q->h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) != 0), "extended-l2",
             (int)q->extended_l2);
-        json_object_set_new(o, "format-specific", json_pack("{s:s, s:o}", "type", "qcow2",
-                                                            "data", data));
+        json_object_set_new(o, "format-specific",
+                            json_pack("{s:s, s:o}", "type", "qcow2", "data", data));
     }
     char *s = json_dumps(o, JSON_INDENT(4));
     json_decref(o);
@@ -711,7 +709,7 @@ int cmd_img(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"create", cmd_create}, {"info", cmd_info},       {"check", cmd_check},
+    } cmds[] = {{"create", cmd_create},     {"info", cmd_info},       {"check", cmd_check},
                 {"snapshot", cmd_snapshot}, {"convert", cmd_convert}, {"resize", cmd_resize},
                 {"commit", cmd_commit}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

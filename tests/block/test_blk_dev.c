@@ -1,0 +1,192 @@
+/* Unit tests of the block-layer device API: format probing, asynchronous requests with
+ * completions on the I/O thread or through an eventfd, synchronous wrappers, request checks. */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+
+#include "blk_test_util.h"
+#include "block/block.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    t_tmpdir(dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    t_rmdir(dir);
+    return 0;
+}
+
+static void make_raw(char *p, const char *name, size_t size)
+{
+    t_path(p, dir, name);
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)size), 0);
+    close(fd);
+}
+
+struct counter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    int errors;
+    pthread_t thread;
+};
+
+static void count_done(struct blk_request *req, int result)
+{
+    struct counter *c = req->opaque;
+    pthread_mutex_lock(&c->lock);
+    c->done++;
+    c->errors += result != 0;
+    c->thread = pthread_self();
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void test_async_raw(void **state)
+{
+    char p[256], err[BLK_ERRBUF_SIZE];
+    make_raw(p, "a.raw", 1 << 20);
+    struct blk_dev *dev;
+    assert_int_equal(blk_open(p, NULL, &dev, err, sizeof(err)), 0);
+    assert_int_equal(blk_format(dev), BLK_FORMAT_RAW);
+    assert_int_equal(blk_size(dev), 1 << 20);
+    static uint8_t bufs[16][4096];
+    struct iovec iov[16];
+    struct blk_request reqs[17];
+    struct counter c = {.done = 0};
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_cond_init(&c.cond, NULL);
+    for (int i = 0; i < 16; i++) {
+        memset(bufs[i], i + 1, 4096);
+        iov[i] = (struct iovec){bufs[i], 4096};
+        reqs[i] = (struct blk_request){.op = BLK_OP_WRITE,
+                                       .offset = (uint64_t)i * 8192,
+                                       .len = 4096,
+                                       .iov = &iov[i],
+                                       .iovcnt = 1,
+                                       .done = count_done,
+                                       .opaque = &c};
+        assert_int_equal(blk_submit(dev, &reqs[i]), 0);
+    }
+    reqs[16] = (struct blk_request){.op = BLK_OP_FLUSH, .done = count_done, .opaque = &c};
+    assert_int_equal(blk_submit(dev, &reqs[16]), 0);
+    pthread_mutex_lock(&c.lock);
+    while (c.done < 17)
+        pthread_cond_wait(&c.cond, &c.lock);
+    pthread_mutex_unlock(&c.lock);
+    assert_int_equal(c.errors, 0);
+    assert_false(pthread_equal(c.thread, pthread_self())); /* ran on the I/O thread */
+    uint8_t r[4096];
+    assert_int_equal(blk_pread(dev, 15 * 8192, r, sizeof(r)), 0);
+    assert_memory_equal(r, bufs[15], 4096);
+    /* Malformed requests are refused up front. */
+    struct blk_request bad = {.op = BLK_OP_READ,
+                              .offset = (1 << 20) - 100,
+                              .len = 4096,
+                              .iov = &iov[0],
+                              .iovcnt = 1,
+                              .done = count_done,
+                              .opaque = &c};
+    assert_int_equal(blk_submit(dev, &bad), -EINVAL);
+    bad.offset = 0;
+    bad.len = 100; /* does not match the iovec */
+    assert_int_equal(blk_submit(dev, &bad), -EINVAL);
+    bad.op = (enum blk_op)99;
+    assert_int_equal(blk_submit(dev, &bad), -EINVAL);
+    assert_int_equal(blk_close(dev), 0);
+    pthread_cond_destroy(&c.cond);
+    pthread_mutex_destroy(&c.lock);
+}
+
+static void eventfd_done(struct blk_request *req, int result)
+{
+    int *n = req->opaque;
+    *n += result == 0 ? 1 : 100;
+}
+
+static void test_completion_eventfd_qcow2(void **state)
+{
+    char p[256], err[BLK_ERRBUF_SIZE];
+    t_path(p, dir, "e.qcow2");
+    t_create(p, 1 << 20, 16, NULL, NULL);
+    int efd = eventfd(0, EFD_CLOEXEC);
+    assert_true(efd >= 0);
+    struct blk_open_opts o;
+    blk_open_opts_init(&o);
+    o.completion_fd = efd;
+    struct blk_dev *dev;
+    assert_int_equal(blk_open(p, &o, &dev, err, sizeof(err)), 0);
+    assert_int_equal(blk_format(dev), BLK_FORMAT_QCOW2);
+    uint8_t w[1000];
+    t_fill(w, sizeof(w), 8);
+    struct iovec v[2] = {{w, 300}, {w + 300, 700}};
+    int n = 0;
+    struct blk_request req = {.op = BLK_OP_WRITE,
+                              .offset = 12345,
+                              .len = 1000,
+                              .iov = v,
+                              .iovcnt = 2,
+                              .done = eventfd_done,
+                              .opaque = &n};
+    assert_int_equal(blk_submit(dev, &req), 0);
+    assert_int_equal(blk_pread(dev, 0, w, 1), -EINVAL); /* sync needs callback mode */
+    struct pollfd pfd = {.fd = efd, .events = POLLIN};
+    while (n == 0) {
+        assert_true(poll(&pfd, 1, 5000) > 0);
+        blk_poll_completions(dev);
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(blk_close(dev), 0);
+    close(efd);
+    /* Read back through a plain (callback) device. */
+    assert_int_equal(blk_open(p, NULL, &dev, err, sizeof(err)), 0);
+    uint8_t r[1000];
+    assert_int_equal(blk_pread(dev, 12345, r, sizeof(r)), 0);
+    t_fill(w, sizeof(w), 8);
+    assert_memory_equal(w, r, sizeof(r));
+    assert_int_equal(blk_write_zeroes(dev, 0, 1 << 20), 0);
+    assert_int_equal(blk_pread(dev, 12345, r, sizeof(r)), 0);
+    for (size_t i = 0; i < sizeof(r); i++)
+        assert_int_equal(r[i], 0);
+    assert_int_equal(blk_discard(dev, 0, 1 << 20), 0);
+    assert_int_equal(blk_flush(dev), 0);
+    assert_int_equal(blk_close(dev), 0);
+}
+
+static void test_read_only_and_errors(void **state)
+{
+    char p[256], err[BLK_ERRBUF_SIZE] = "";
+    make_raw(p, "ro.raw", 65536);
+    struct blk_open_opts o;
+    blk_open_opts_init(&o);
+    o.read_only = true;
+    struct blk_dev *dev;
+    assert_int_equal(blk_open(p, &o, &dev, err, sizeof(err)), 0);
+    assert_true(blk_read_only(dev));
+    uint8_t b[512] = {0};
+    assert_int_equal(blk_pwrite(dev, 0, b, sizeof(b)), -EROFS);
+    assert_int_equal(blk_discard(dev, 0, 512), -EROFS);
+    assert_int_equal(blk_flush(dev), 0);
+    assert_int_equal(blk_close(dev), 0);
+    t_path(p, dir, "missing.img");
+    assert_int_equal(blk_open(p, NULL, &dev, err, sizeof(err)), -ENOENT);
+    assert_non_null(strstr(err, "missing.img"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_async_raw),
+        cmocka_unit_test(test_completion_eventfd_qcow2),
+        cmocka_unit_test(test_read_only_and_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
