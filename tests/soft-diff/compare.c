@@ -2,7 +2,8 @@
  * CR2, RIP), every GPR, the defined arithmetic flags and DF, every byte of the data window and,
  * for x87/SSE cases, FCW/FSW/FTW/MXCSR/ST0-7/XMM0-15. Undefined flags and results (undef.c,
  * diff_case.flags_undef/gpr_undef) are masked; the #PF error code's U/S bit differs by design
- * (the soft CPU runs the snippet at CPL0, the host in user mode). */
+ * (the soft CPU runs the snippet at CPL0, the host in user mode), and so does its P bit for
+ * addresses in the host kernel's half of the address space. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +12,10 @@
 #include "diff.h"
 
 #define FLAGS_COMPARED 0xcd5ULL /* CF PF AF ZF SF DF OF */
+#define PFEC_P         0x1u
 #define PFEC_U         0x4u
+/* The upper canonical half is the host kernel's: mapped (P=1) natively, unmapped in the guest. */
+#define KERNEL_HALF 0xffff800000000000ULL
 
 static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                           "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
@@ -49,12 +53,18 @@ static const char *end_name(int v, char buf[16])
     }
 }
 
-static void compare_fpu(const struct diff_regs *n, const struct diff_regs *s, struct why_buf *w)
+static void compare_fpu(const struct diff_regs *n, const struct diff_regs *s, uint16_t fsw_undef,
+                        struct why_buf *w)
 {
     static const struct {
         unsigned off, len;
         const char *name;
-    } fields[] = {{0, 2, "fcw"}, {2, 2, "fsw"}, {4, 1, "ftw"}, {24, 4, "mxcsr"}};
+    } fields[] = {{0, 2, "fcw"}, {4, 1, "ftw"}, {24, 4, "mxcsr"}};
+    uint16_t nfsw, sfsw;
+    memcpy(&nfsw, n->fx + 2, 2);
+    memcpy(&sfsw, s->fx + 2, 2);
+    if ((nfsw & ~fsw_undef) != (sfsw & ~fsw_undef))
+        why_add(w, " fsw %#x vs %#x (undefined bits %#x);", nfsw, sfsw, fsw_undef);
     for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (memcmp(n->fx + fields[i].off, s->fx + fields[i].off, fields[i].len) != 0)
             why_add(w, " %s differs;", fields[i].name);
@@ -84,7 +94,8 @@ bool diff_compare(const struct diff_case *c, const struct diff_outcome *nat,
     if (nat->rip != soft->rip)
         why_add(&w, " rip %#" PRIx64 " vs %#" PRIx64 ";", nat->rip, soft->rip);
     if (nat->vector == 14) {
-        if ((nat->error_code & ~PFEC_U) != (soft->error_code & ~PFEC_U))
+        uint32_t ign = PFEC_U | (nat->fault_addr >= KERNEL_HALF ? PFEC_P : 0);
+        if ((nat->error_code & ~ign) != (soft->error_code & ~ign))
             why_add(&w, " #PF error code %#x vs %#x;", nat->error_code, soft->error_code);
         if (nat->fault_addr != soft->fault_addr)
             why_add(&w, " cr2 %#" PRIx64 " vs %#" PRIx64 ";", nat->fault_addr, soft->fault_addr);
@@ -111,6 +122,6 @@ bool diff_compare(const struct diff_case *c, const struct diff_outcome *nat,
         }
     }
     if (c->cmp_fpu)
-        compare_fpu(&nat->out, &soft->out, &w);
+        compare_fpu(&nat->out, &soft->out, c->fsw_undef, &w);
     return w.count == 0;
 }

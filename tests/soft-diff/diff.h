@@ -12,13 +12,13 @@
  * these pages faults in both worlds. */
 #define DIFF_CODE_ADDR 0x00400000ULL /* snippet code (RWX natively, RW in the guest) */
 #define DIFF_CODE_SIZE 0x1000ULL
-#define DIFF_WIN_ADDR  0x00600000ULL /* data window compared byte for byte: data page, stack page  \
-                                      */
+#define DIFF_WIN_ADDR                                                                              \
+    0x00600000ULL /* data window compared byte for byte: data page, stack page                     \
+                   */
 #define DIFF_WIN_SIZE   0x2000ULL
 #define DIFF_DATA_ADDR  DIFF_WIN_ADDR                /* memory operands point into this page */
 #define DIFF_STACK_ADDR (DIFF_WIN_ADDR + 0x1000ULL)  /* stack page */
 #define DIFF_STACK_TOP  (DIFF_STACK_ADDR + 0x800ULL) /* initial RSP: room to push and pop */
-#define DIFF_CTL_ADDR   0x00700000ULL /* native only: control block of the entry stub */
 
 /* Longest snippet (without terminator). */
 #define DIFF_CODE_MAX 240
@@ -41,6 +41,7 @@ struct diff_case {
     uint64_t flags_undef; /* RFLAGS bits the SDM leaves undefined after this snippet */
     uint16_t gpr_undef;   /* GPRs whose final value is architecturally undefined */
     bool cmp_fpu;         /* compare x87/SSE state too */
+    uint16_t fsw_undef;   /* x87 status word bits (C0..C3) the SDM leaves undefined */
     struct diff_regs in;
     uint8_t win[DIFF_WIN_SIZE]; /* initial contents of the data window */
 };

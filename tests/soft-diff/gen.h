@@ -25,7 +25,7 @@ uint64_t rng_edge(struct rng *r, unsigned size);
 /* What the soft CPU advertises (CPUID) and the host supports: optional instructions are only
  * generated when both have them. */
 struct gen_features {
-    bool lzcnt, bmi1, popcnt, movbe, cx16, sse3, ssse3;
+    bool lzcnt, bmi1, popcnt, movbe, cx16, sse3, ssse3, mmx, sse2, fpu;
 };
 
 /* Generation state of one case. */

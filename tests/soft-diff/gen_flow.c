@@ -254,8 +254,8 @@ static void gen_stack(struct gen *g)
             g->done = true; /* later pushes would change the stack top we wrote to */
             break;
         }
-        case 6: { /* leave: RBP into the stack page */
-            if (g->reserved & (1u << R_BP))
+        case 6: { /* leave: RBP into the stack page (first, so nothing clobbered RBP before) */
+            if (i != 0 || (g->reserved & (1u << R_BP)))
                 break;
             gen_reserve(g, R_BP, DIFF_STACK_ADDR + 0x400 + 8 * rng_below(g->rng, 128));
             uint8_t b[2] = {0x66, 0xc9};
@@ -265,7 +265,7 @@ static void gen_stack(struct gen *g)
             break;
         }
         case 7: { /* enter imm16, level 0..2 (level > 0 copies frame pointers via RBP) */
-            if (g->reserved & (1u << R_BP))
+            if (i != 0 || (g->reserved & (1u << R_BP)))
                 break;
             gen_reserve(g, R_BP, DIFF_STACK_ADDR + 0x600 + 8 * rng_below(g->rng, 128));
             uint16_t sz = (uint16_t)(rng_below(g->rng, 32) * 8);

@@ -113,6 +113,9 @@ static void host_features(struct gen_features *f)
         f->cx16 = c & (1u << 13);
         f->sse3 = c & 1u;
         f->ssse3 = c & (1u << 9);
+        f->fpu = d & 1u;
+        f->mmx = d & (1u << 23);
+        f->sse2 = (d & (1u << 25)) && (d & (1u << 26));
     }
     if (__get_cpuid(0x80000001, &a, &b, &c, &d))
         f->lzcnt = c & (1u << 5);
@@ -135,6 +138,9 @@ static void soft_features(struct run *r)
     f->cx16 &= ok1 && (l1[2] & (1u << 13));
     f->sse3 &= ok1 && (l1[2] & 1u);
     f->ssse3 &= ok1 && (l1[2] & (1u << 9));
+    f->fpu &= ok1 && (l1[3] & 1u);
+    f->mmx &= ok1 && (l1[3] & (1u << 23));
+    f->sse2 &= ok1 && (l1[3] & (1u << 25)) && (l1[3] & (1u << 26));
     f->lzcnt &= oke && (e1[2] & (1u << 5));
     f->bmi1 &= ok7 && (l7[1] & (1u << 3));
 }
@@ -198,6 +204,8 @@ static void record(struct run *r, unsigned fam, const struct diff_case *c,
                              : "UNIMPL",
                gen_families[fam]->name, c->index, c->text);
         print_code(c);
+        if (n->vector >= 0)
+            printf(" (host: #%d at %#" PRIx64 ")", n->vector, n->rip);
         printf("\n");
         if (v != V_PASS)
             printf("       %s\n       reproduce: soft-diff --seed %" PRIu64
