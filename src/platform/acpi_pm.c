@@ -10,6 +10,7 @@
 #include "core/vclock.h"
 #include "util/log.h"
 
+/* XXX: TMR_STS (PM timer bit-31 carry) is never set, so TMR_EN raises no SCI. */
 #define PM1_STS_TMR           (1u << 0)
 #define PM1_STS_PWRBTN        (1u << 8)
 #define PM1_STS_WAK           (1u << 15)

@@ -1,5 +1,6 @@
 /* I/O APIC (82093AA data sheet sections 3.1-3.2: IOREGSEL, IOWIN, IOAPICID, IOAPICVER,
- * IOAPICARB, IOREDTBL). Input polarity is not modelled: `level` means "asserted". */
+ * IOAPICARB, IOREDTBL).
+ * XXX: input polarity (RTE bit 13) is not modelled: `level` always means "asserted". */
 #include "platform/ioapic.h"
 
 #include <pthread.h>

@@ -22,6 +22,8 @@ void irq_router_deliver(struct irq_router *r, const struct irq_msg *msg)
         struct lapic *l = r->lapics[i];
         if (!l || !lapic_match_dest(l, msg->dest, msg->logical))
             continue;
+        /* XXX: lowest priority picks the lowest PPR, ties to the lowest APIC ID (no focus
+         * processor, no round robin). */
         if (msg->mode == LAPIC_DM_LOWEST) {
             uint8_t p = lapic_arb_priority(l);
             if (!lowest || p < lowest_prio) {

@@ -183,7 +183,7 @@ static uint64_t timer_period_ns(const struct lapic *l)
     return (uint64_t)l->tmict * ns_per_count(l);
 }
 
-/* A periodic timer is never faster than this, so a guest cannot make the VMM spin. */
+/* XXX: a periodic timer is never faster than this, so a guest cannot make the VMM spin. */
 #define LAPIC_MIN_PERIOD_NS 10000ULL
 
 static void timer_start_locked(struct lapic *l, uint64_t now)
@@ -239,7 +239,7 @@ static bool timer_fire_locked(struct lapic *l, uint64_t now)
         if (period < LAPIC_MIN_PERIOD_NS)
             period = LAPIC_MIN_PERIOD_NS;
         uint64_t next = l->timer_deadline_ns + period;
-        /* Missed periods are coalesced into this one interrupt. */
+        /* XXX: missed periods are coalesced into this one interrupt. */
         if (next <= now)
             next = now + period - (now - l->timer_deadline_ns) % period;
         l->timer_start_ns = next - period;
@@ -625,7 +625,7 @@ bool lapic_deliver(struct lapic *l, enum lapic_delivery mode, uint8_t vector, bo
     case LAPIC_DM_EXTINT:
         notify = true; /* the vector comes from the PIC at INTA */
         break;
-    case LAPIC_DM_SMI:
+    case LAPIC_DM_SMI: /* XXX: no SMM; SMIs are dropped */
     default:
         log_debug("lapic %u: delivery mode %d ignored", l->id, (int)mode);
         break;

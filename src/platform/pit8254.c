@@ -187,7 +187,7 @@ void pit8254_poll(struct pit8254 *pit)
         if (now < c->start_ns)
             due = 0;
         if (due > c->irqs_done) {
-            /* Missed periods are coalesced into one interrupt (the guest sees one tick). */
+            /* XXX: missed periods are coalesced into one interrupt (the guest sees one tick). */
             c->irqs_done = due;
             fire = true;
         }
@@ -318,7 +318,9 @@ static void set_gate2(struct pit8254 *pit, bool gate, uint64_t now)
         return;
     }
     c->gate = true;
-    /* Rising gate: modes 1, 2, 3, 5 restart the count; 0 and 4 resume. */
+    /* Rising gate: modes 1, 2, 3, 5 restart the count; 0 and 4 resume.
+     * XXX: on channels 0 and 1 (gate tied high) modes 1 and 5 start at the count write instead
+     * of waiting for a gate edge that can never come. */
     if (c->mode == 0 || c->mode == 4)
         c->start_ns = now - ticks_to_ns(c->frozen_ticks);
     else

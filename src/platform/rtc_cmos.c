@@ -142,7 +142,9 @@ static uint64_t periodic_ns(const struct rtc_cmos *rtc)
     return NS_PER_SEC / (32768u >> (rs - 1));
 }
 
-/* Sets PF/UF/AF for the time that passed; returns the flags newly raised. */
+/* Sets PF/UF/AF for the time that passed; returns the flags newly raised.
+ * XXX: with their interrupts disabled the flags are only brought up to date when register C is
+ * read or the host timer polls, and PF follows vclock time rather than the divider chain. */
 static uint8_t update_flags_locked(struct rtc_cmos *rtc)
 {
     uint8_t before = rtc->ram[RTC_REG_C];
