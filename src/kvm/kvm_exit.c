@@ -198,7 +198,8 @@ bool kvm_exit_handle(struct vcpu *vcpu, struct kvm_vcpu_state *vs, enum vcpu_exi
     case KVM_EXIT_MMIO:
         return handle_mmio(vcpu, vs);
     case KVM_EXIT_HLT:
-        /* Only without an in-kernel LAPIC; ember always has one, so just re-enter. */
+        /* XXX: only happens without an in-kernel LAPIC, which ember always creates, so
+         * there is no userspace HLT emulation: re-enter. */
         log_debug("kvm: vCPU %u: HLT exit", vcpu->index);
         return true;
     case KVM_EXIT_INTR:

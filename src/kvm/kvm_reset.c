@@ -90,6 +90,9 @@ int kvm_vcpu_reset(struct vcpu *vcpu)
     return rc;
 }
 
+/* XXX: nothing calls this yet: struct accel_ops has no machine-reset hook, so on a guest reset
+ * the in-kernel PIC/IOAPIC/PIT/LAPIC state and running APs carry over into the new boot (the
+ * BSP does get its boot state through vcpu_set_state). Wire it to a vm_reset hook. */
 int kvm_reset_machine(struct vm *vm)
 {
     int rc = kvm_vm_reset(vm);

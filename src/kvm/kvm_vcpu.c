@@ -56,6 +56,9 @@ static int unblock_kick_signal(void)
     return 0;
 }
 
+/* XXX: the guest TSC ticks at the host's rate, not vm->clock.tsc_hz: KVM_SET_TSC_KHZ needs
+ * KVM_CAP_TSC_CONTROL (absent on this host). Guests use kvmclock and the in-kernel LAPIC
+ * timer, which agree with that TSC; only ember's userspace timers use vm->clock. */
 static int set_cpuid(struct vcpu *vcpu, int fd)
 {
     struct kvm_vm_state *ks = vcpu->vm->accel_state;
