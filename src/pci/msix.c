@@ -7,6 +7,7 @@
 
 #include "util/log.h"
 
+/* XXX: MSI (capability 05h) is not offered; without MSI-X, devices fall back to INTx. */
 int pci_device_add_msix(struct pci_device *dev, unsigned nvec, unsigned bar, uint32_t table_off,
                         uint32_t pba_off)
 {

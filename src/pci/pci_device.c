@@ -83,6 +83,7 @@ int pci_device_add_bar(struct pci_device *dev, unsigned n, enum pci_bar_type typ
         return -EINVAL;
     if (type == PCI_BAR_IO && (size < 4 || size > 256))
         return -EINVAL;
+    /* XXX: no 64-bit or prefetchable BARs (everything fits the 512 MiB window below 4 GiB). */
     if (type != PCI_BAR_MEM32 && type != PCI_BAR_IO)
         return -EINVAL;
     struct pci_bar *bar = &dev->bars[n];

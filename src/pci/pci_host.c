@@ -21,7 +21,8 @@ static uint32_t all_ones(unsigned size)
     return size >= 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
 }
 
-/* Looks up bus/devfn; only function 0 of devices on bus 0 exists. Host lock held. */
+/* Looks up bus/devfn; only function 0 of devices on bus 0 exists. Host lock held.
+ * XXX: no bridges, no multi-function devices. */
 static struct pci_device *find_device(struct pci_host *h, unsigned bus, unsigned devfn)
 {
     if (bus != 0 || (devfn & 7) != 0 || (devfn >> 3) >= PCI_MAX_SLOTS)
@@ -218,7 +219,8 @@ void pci_host_reset(struct pci_host *h)
     pthread_mutex_unlock(&h->lock);
 }
 
-/* Gives BAR n its first address: aligned to its size inside the window. Host lock held. */
+/* Gives BAR n its first address: aligned to its size inside the window. Host lock held.
+ * XXX: a bump allocator; space of unregistered devices is not reused (no hot-unplug yet). */
 static int alloc_bar(struct pci_host *h, struct pci_device *dev, unsigned n)
 {
     struct pci_bar *bar = &dev->bars[n];

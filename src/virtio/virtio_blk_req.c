@@ -85,7 +85,7 @@ static int parse_dwz(const struct virtq_elem *e, const struct vblk_limits *lim, 
         return done(p, VIRTIO_BLK_S_UNSUPP);
     if (lim->read_only)
         return done(p, VIRTIO_BLK_S_IOERR);
-    /* We advertise max_*_seg = 1: exactly one segment. */
+    /* XXX: we advertise max_*_seg = 1: exactly one segment per request. */
     if (e->out_len - VIRTIO_BLK_HDR_SIZE != VIRTIO_BLK_DWZ_SIZE)
         return done(p, VIRTIO_BLK_S_UNSUPP);
     uint8_t seg[VIRTIO_BLK_DWZ_SIZE];

@@ -196,6 +196,7 @@ static struct virtio_console *console_new(struct vm *vm, struct pci_host *host, 
     con->own_in = own_in;
     con->own_out = own_out;
     con->pty_slave_fd = -1;
+    /* XXX: single port: no MULTIPORT, no console size (F_SIZE). */
     con->config[4] = 1; /* max_nr_ports = 1 (only meaningful with MULTIPORT) */
     struct virtio_dev_params p = {
         .name = "virtio-console",

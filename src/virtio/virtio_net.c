@@ -138,6 +138,7 @@ static void net_rx(void *opaque, const uint8_t *frame, size_t len)
     struct virtio_dev *vdev = &net->vdev;
     struct virtq_elem *e = &net->rx_elem;
     pthread_mutex_lock(&vdev->lock);
+    /* XXX: no backpressure to the backend; without a buffer the frame is lost (TCP recovers). */
     if (!virtio_driver_ok(vdev) || virtio_pop(vdev, NET_RX, e) <= 0) {
         net->rx_dropped++;
         pthread_mutex_unlock(&vdev->lock);
@@ -258,6 +259,7 @@ struct virtio_net *virtio_net_create(struct vm *vm, struct pci_host *host, const
         free(net);
         return NULL;
     }
+    /* XXX: no MRG_RXBUF, guest TSO, control queue or multiqueue. */
     uint64_t features = VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS);
     if (net->be->vnet_hdr)
         features |= VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |

@@ -18,6 +18,8 @@
 #define VIRTIO_PCI_NOTIFY_CAP_LEN 20
 #define VIRTIO_PCI_CFG_CAP_LEN    20
 
+/* XXX: no packed rings, RING_RESET, NOTIFICATION_DATA or ACCESS_PLATFORM; no device state
+ * save/restore yet. */
 static const uint64_t transport_features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
                                            VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |
                                            VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
