@@ -4,6 +4,7 @@
  * /dev/kvm are skipped without it. */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -352,6 +353,72 @@ static void test_vm_reset(void **state)
     assert_int_equal(chip.chip.pic.imr, imr);
 }
 
+static uint64_t eventfd_count(int fd)
+{
+    uint64_t v = 0;
+    if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+        return 0;
+    return v;
+}
+
+/* Guest writes to ioeventfd addresses signal the eventfd in the kernel and never reach the
+ * userspace bus; with datamatch only the matching value does. */
+static void test_ioeventfd(void **state)
+{
+    struct fixture *f = *state;
+    const uint8_t code[] = {
+        0xB0, 0x05, 0xE6, PORT + 1,                               /* out PORT+1, 5 (no match) */
+        0xB0, 0x07, 0xE6, PORT + 1,                               /* out PORT+1, 7 (match) */
+        0xA3, 0x40, 0x00, 0xB0,     0xFE, 0x00, 0x00, 0x00, 0x00, /* mov [0xFEB00040], eax */
+        0xE6, PORT,                                               /* out PORT, al: stop */
+        0xEB, 0xFE,
+    };
+    boot(f, code, sizeof(code));
+    int pio_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int mmio_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert_true(pio_fd >= 0 && mmio_fd >= 0);
+    assert_int_equal(kvm_irq_add_ioeventfd(&f->vm, true, PORT + 1, 1, true, 7, pio_fd), 0);
+    assert_int_equal(
+        kvm_irq_add_ioeventfd(&f->vm, false, MEMMAP_TESTDEV_BASE + 0x40, 4, false, 0, mmio_fd), 0);
+    f->pio.stop_after = 2; /* the unmatched write to PORT+1, then the one to PORT */
+    assert_int_equal(kvm_vcpu_run(&f->vcpu), VCPU_EXIT_STOP);
+    assert_int_equal(f->pio.n, 2);
+    assert_int_equal(f->pio.offset[0], 1);
+    assert_int_equal(f->pio.value[0], 5);
+    assert_int_equal(f->pio.offset[1], 0);
+    assert_int_equal(f->mmio.n, 0); /* the MMIO store went to the eventfd only */
+    assert_int_equal(eventfd_count(pio_fd), 1);
+    assert_int_equal(eventfd_count(mmio_fd), 1);
+    assert_int_equal(kvm_irq_del_ioeventfd(&f->vm, true, PORT + 1, 1, true, 7, pio_fd), 0);
+    assert_true(kvm_irq_del_ioeventfd(&f->vm, true, PORT + 1, 1, true, 7, pio_fd) < 0);
+    close(pio_fd);
+    close(mmio_fd);
+}
+
+/* An irqfd write raises its GSI: the edge shows up in the in-kernel PIC's IRR. */
+static void test_irqfd_and_msi(void **state)
+{
+    struct fixture *f = *state;
+    if (!f->vcpu_ready)
+        skip();
+    struct kvm_vm_state *ks = f->vm.accel_state;
+    int fd = eventfd(0, EFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(kvm_irq_add_irqfd(&f->vm, 3, fd), 0);
+    uint64_t one = 1;
+    assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+    struct kvm_irqchip chip = {.chip_id = KVM_IRQCHIP_PIC_MASTER};
+    for (int i = 0; i < 100; i++) { /* irqfd injection is asynchronous */
+        assert_int_equal(ioctl(ks->vm_fd, KVM_GET_IRQCHIP, &chip), 0);
+        if (chip.chip.pic.irr & (1 << 3))
+            break;
+        usleep(1000);
+    }
+    assert_true(chip.chip.pic.irr & (1 << 3));
+    close(fd);
+    assert_int_equal(kvm_irq_signal_msi(&f->vm, MEMMAP_LAPIC_BASE, 0x30), 0);
+}
+
 #define KVM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -369,6 +436,8 @@ int main(void)
         KVM_TEST(test_irq_args_checked),
         KVM_TEST(test_vcpu_reset),
         KVM_TEST(test_vm_reset),
+        KVM_TEST(test_ioeventfd),
+        KVM_TEST(test_irqfd_and_msi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
