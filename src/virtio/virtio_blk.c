@@ -16,6 +16,7 @@
 #include "virtio/virtio.h"
 #include "virtio/virtio_blk_req.h"
 
+/* XXX: one request queue (no VIRTIO_BLK_F_MQ). */
 #define BLK_QUEUE_SIZE          256
 #define BLK_SEG_MAX             (VIRTQ_MAX_SEGS - 2) /* data segments; header and status take two */
 #define BLK_CFG_SIZE            60
