@@ -202,6 +202,14 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
     if (!vq->ready)
         return 0;
     uint16_t idx = avail_idx(vq);
+    if (idx == vq->last_avail) {
+        if (!vq->event_idx)
+            return 0;
+        /* Publish avail_event, then look again: a buffer added between our read and the
+         * driver's read of avail_event would otherwise get neither a kick nor service. */
+        virtq_enable_notify(vq);
+        idx = avail_idx(vq);
+    }
     uint16_t pending = (uint16_t)(idx - vq->last_avail);
     if (pending == 0)
         return 0;

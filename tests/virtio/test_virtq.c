@@ -328,6 +328,17 @@ static void test_event_idx(void **state)
     assert_false(virtq_should_notify(&f->vq));
 }
 
+static void test_event_idx_empty_pop_publishes(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(virtq_activate(&f->vq, QSZ, f->r.desc, f->r.avail, f->r.used, true, false),
+                     0);
+    uint16_t junk = 77;
+    guest_mem_write(&f->gm, f->r.used + 4 + 8 * QSZ, &junk, 2);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+    assert_int_equal(ring_avail_event(&f->r), 0); /* "notify me at entry 0" */
+}
+
 static void test_no_interrupt_flag(void **state)
 {
     struct fixture *f = *state;
@@ -396,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_indirect_max_table_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activate_rejects_bad_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_idx_empty_pop_publishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_interrupt_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ring_wraparound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iov_copy_helpers, setup, teardown),
