@@ -3,6 +3,7 @@
  * fast paths and the MOV CR/DR/segment forms. */
 #include "soft/decode.h"
 #include "soft/handlers.h"
+#include "soft/simd.h"
 
 struct soft_table_row {
     soft_handler fn;
@@ -229,8 +230,10 @@ static const struct soft_table_row table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
 
 soft_handler soft_handler_lookup(unsigned mnemonic, unsigned *aux, unsigned *flags)
 {
-    if (mnemonic > ZYDIS_MNEMONIC_MAX_VALUE || !table[mnemonic].fn)
+    if (mnemonic > ZYDIS_MNEMONIC_MAX_VALUE)
         return NULL;
+    if (!table[mnemonic].fn)
+        return soft_simd_lookup(mnemonic, aux, flags); /* x87/MMX/SSE: simd_table.c */
     *aux = table[mnemonic].aux;
     *flags = table[mnemonic].flags;
     return table[mnemonic].fn;
@@ -242,6 +245,9 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
 {
     const struct soft_operand *a = &in->op[0], *b = &in->op[1];
     switch (in->mnemonic) {
+    case ZYDIS_MNEMONIC_MOVSD: /* string or SSE2: simd_table.c decides from the operands */
+    case ZYDIS_MNEMONIC_CMPSD:
+        return soft_simd_specialize(in, flags);
     case ZYDIS_MNEMONIC_MOV:
         if (a->kind == OPK_CR || b->kind == OPK_CR) {
             in->fn = soft_op_mov_cr;
