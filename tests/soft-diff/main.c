@@ -221,34 +221,47 @@ static void case_rng(struct rng *rng, uint64_t seed, unsigned fam, uint32_t inde
                       ((uint64_t)index * 0xd1b54a32d192ed03ULL));
 }
 
-static int run_family(struct run *r, unsigned fam)
+/* Runs cases [done, done + n) of family fam (relative to --first). */
+static int run_batch(struct run *r, unsigned fam, unsigned done, unsigned n)
 {
-    unsigned done = 0;
-    while (done < r->opt.cases) {
-        if (r->opt.time_limit > 0 && now_s() - r->start > r->opt.time_limit)
-            break;
+    unsigned made = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct rng rng;
+        uint32_t index = r->opt.first + done + i;
+        case_rng(&rng, r->opt.seed, fam, index);
+        if (gen_case(&rng, &r->feat, fam, index, &r->cases[made]))
+            made++;
+        else
+            fprintf(stderr, "soft-diff: %s#%u: generator made no valid case\n",
+                    gen_families[fam]->name, index);
+    }
+    int rc = diff_native_run(r->nat, r->cases, made, r->nat_out);
+    if (rc < 0) {
+        fprintf(stderr, "soft-diff: native run failed: %s\n", strerror(-rc));
+        return rc;
+    }
+    for (unsigned i = 0; i < made; i++) {
+        diff_soft_run(r->soft, &r->cases[i], &r->soft_out[i]);
+        record(r, fam, &r->cases[i], &r->nat_out[i], &r->soft_out[i]);
+    }
+    return 0;
+}
+
+/* Round-robin over the families one batch at a time, so a time limit spreads the cases over
+ * all of them. */
+static int run_all(struct run *r)
+{
+    for (unsigned done = 0; done < r->opt.cases; done += BATCH) {
         unsigned n = r->opt.cases - done < BATCH ? r->opt.cases - done : BATCH;
-        unsigned made = 0;
-        for (unsigned i = 0; i < n; i++) {
-            struct rng rng;
-            uint32_t index = r->opt.first + done + i;
-            case_rng(&rng, r->opt.seed, fam, index);
-            if (gen_case(&rng, &r->feat, fam, index, &r->cases[made]))
-                made++;
-            else
-                fprintf(stderr, "soft-diff: %s#%u: generator made no valid case\n",
-                        gen_families[fam]->name, index);
+        for (unsigned f = 0; f < gen_nfamilies; f++) {
+            if (!r->fam[f].selected || !r->fam[f].available)
+                continue;
+            if (r->opt.time_limit > 0 && now_s() - r->start > r->opt.time_limit)
+                return 0;
+            int rc = run_batch(r, f, done, n);
+            if (rc < 0)
+                return rc;
         }
-        int rc = diff_native_run(r->nat, r->cases, made, r->nat_out);
-        if (rc < 0) {
-            fprintf(stderr, "soft-diff: native run failed: %s\n", strerror(-rc));
-            return rc;
-        }
-        for (unsigned i = 0; i < made; i++) {
-            diff_soft_run(r->soft, &r->cases[i], &r->soft_out[i]);
-            record(r, fam, &r->cases[i], &r->nat_out[i], &r->soft_out[i]);
-        }
-        done += n;
     }
     return 0;
 }
@@ -415,14 +428,7 @@ int main(int argc, char **argv)
     printf("soft-diff: seed %" PRIu64 ", %u cases per family from #%u%s\n", r.opt.seed, r.opt.cases,
            r.opt.first, r.soft ? "" : " (native only)");
     r.start = now_s();
-    int rc = 0;
-    for (unsigned i = 0; i < gen_nfamilies && rc == 0; i++) {
-        struct fam_stat *fs = &r.fam[i];
-        if (!fs->selected)
-            continue;
-        if (fs->available)
-            rc = run_family(&r, i);
-    }
+    int rc = run_all(&r);
 
     uint64_t passed = 0, failed = 0, skipped = 0, unclaimed_mismatch = 0, total = 0;
     printf("\nfamily          cases                                        status\n");

@@ -1,7 +1,7 @@
 /* Soft-CPU side of the differential tester: one guest RAM with identity-mapped 4 KiB pages for
  * exactly the code page and the data window (nothing else, so stray accesses fault as they do
- * natively), a fresh soft CPU per case in exceptions_exit mode at CPL0 in 64-bit mode, the
- * case's registers and FXSAVE image loaded, run to the terminating HLT. */
+ * natively), a soft CPU (recreated every CPU_REUSE cases) in exceptions_exit mode at CPL0 in 64-bit
+ * mode, the case's registers and FXSAVE image loaded, run to the terminating HLT. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +24,14 @@
 #define PTE_PRW_US 0x7ULL    /* present, writable, user */
 #define BUDGET     200000
 
+/* A CPU is reused for this many cases (set_state resets what the snippets can change), then
+ * recreated, so that state a buggy set_state fails to reset cannot hide for long. */
+#define CPU_REUSE 32
+
 struct diff_soft {
     struct guest_mem gm;
+    struct soft_cpu *cpu;
+    unsigned uses;
 };
 
 static int put64(struct diff_soft *s, uint64_t gpa, uint64_t v)
@@ -71,6 +77,8 @@ void diff_soft_destroy(struct diff_soft *s)
 {
     if (!s)
         return;
+    if (s->cpu)
+        soft_cpu_destroy(s->cpu);
     guest_mem_destroy(&s->gm);
     free(s);
 }
@@ -118,12 +126,20 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c, struct diff_o
         return;
     }
 
-    struct soft_cpu_config cfg = {.ncpus = 1, .exceptions_exit = true};
-    struct soft_cpu *cpu;
-    if (soft_cpu_create(&s->gm, &cfg, NULL, &cpu) < 0) {
-        set_error(o, DIFF_ERROR, "soft_cpu_create failed");
-        return;
+    if (s->cpu && ++s->uses >= CPU_REUSE) {
+        soft_cpu_destroy(s->cpu);
+        s->cpu = NULL;
     }
+    if (!s->cpu) {
+        struct soft_cpu_config cfg = {.ncpus = 1, .exceptions_exit = true};
+        if (soft_cpu_create(&s->gm, &cfg, NULL, &s->cpu) < 0) {
+            s->cpu = NULL;
+            set_error(o, DIFF_ERROR, "soft_cpu_create failed");
+            return;
+        }
+        s->uses = 0;
+    }
+    struct soft_cpu *cpu = s->cpu;
     struct cpu_state st;
     long_mode_state(&st);
     memcpy(st.gpr, c->in.gpr, sizeof st.gpr);
@@ -135,7 +151,6 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c, struct diff_o
     memcpy(ext.fpu.fxsave, c->in.fx, sizeof ext.fpu.fxsave);
     if (soft_cpu_set_state(cpu, &st) < 0 || soft_cpu_set_ext_state(cpu, &ext) < 0) {
         set_error(o, DIFF_ERROR, "soft_cpu_set_state rejected the state");
-        soft_cpu_destroy(cpu);
         return;
     }
     soft_cpu_invalidate_code(cpu, DIFF_CODE_ADDR, DIFF_CODE_SIZE);
@@ -169,7 +184,6 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c, struct diff_o
     memcpy(o->out.fx, ext.fpu.fxsave, sizeof o->out.fx);
     if (guest_mem_read(&s->gm, DIFF_WIN_ADDR, o->win, DIFF_WIN_SIZE) < 0)
         set_error(o, DIFF_ERROR, "guest_mem_read failed");
-    soft_cpu_destroy(cpu);
 }
 
 bool diff_soft_cpuid(struct diff_soft *s, uint32_t leaf, uint32_t sub, uint32_t r[4])
