@@ -285,8 +285,8 @@ int soft_op_xadd(struct soft_cpu *cpu, const struct soft_insn *in)
     }
     uint64_t a = soft_op_get(cpu, in, 0);
     uint64_t r = a + b;
+    soft_op_set(cpu, in, 1, a); /* source first: with one register for both, the sum wins */
     soft_op_set(cpu, in, 0, r);
-    soft_op_set(cpu, in, 1, a);
     soft_lazy(cpu, LF_ADD, size, r, a, b);
     return 0;
 }
@@ -410,6 +410,20 @@ int soft_op_cwd(struct soft_cpu *cpu, const struct soft_insn *in)
     uint64_t a = cpu->gpr[GPR_RAX] & soft_mask(size);
     uint64_t sign = (a >> (size * 8 - 1)) & 1;
     soft_reg_set(cpu, GPR_RDX, size, sign ? ~0ULL : 0);
+    return 0;
+}
+
+/* XLAT: AL = [seg:rBX + AL]. */
+int soft_op_xlat(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint64_t a = (cpu->gpr[GPR_RBX] + (cpu->gpr[GPR_RAX] & 0xff)) & soft_mask(in->asize);
+    unsigned seg = in->nops < 3 ? in->op[2].seg : SEG_DS;
+    if (seg >= SEG_COUNT)
+        seg = SEG_DS;
+    uint64_t lin = cpu->segbase[seg] + a;
+    if (cpu->mode != SOFT_MODE_64)
+        lin = (uint32_t)lin;
+    soft_reg_set(cpu, GPR_RAX, 1, soft_read(cpu, lin, 1));
     return 0;
 }
 

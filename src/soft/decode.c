@@ -228,6 +228,8 @@ int soft_decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, ui
         out->fn = soft_op_retf;
     }
     flags = soft_handler_specialize(out, flags);
+    if (!out->fn)
+        return -ENOSYS;
     *ends_block = (flags & SOFT_H_ENDS_BLOCK) != 0;
     return 0;
 }

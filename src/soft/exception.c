@@ -26,6 +26,11 @@ _Noreturn void soft_raise_ud(struct soft_cpu *cpu)
     soft_raise(cpu, EXC_UD, 0, false);
 }
 
+_Noreturn void soft_raise_ss(struct soft_cpu *cpu, uint32_t error_code)
+{
+    soft_raise(cpu, EXC_SS, error_code, true);
+}
+
 static bool contributory(unsigned v)
 {
     return v == EXC_DE || v == EXC_TS || v == EXC_NP || v == EXC_SS || v == EXC_GP;

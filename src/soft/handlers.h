@@ -39,6 +39,7 @@ int soft_op_cmpxchg_wide(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_bswap(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_cbw(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_cwd(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_op_xlat(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_nop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_flagop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_lahf(struct soft_cpu *cpu, const struct soft_insn *in);

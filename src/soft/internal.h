@@ -236,6 +236,7 @@ _Noreturn void soft_raise(struct soft_cpu *cpu, unsigned vector, uint32_t error_
                           bool has_error_code);
 _Noreturn void soft_raise_gp(struct soft_cpu *cpu, uint32_t error_code);
 _Noreturn void soft_raise_ud(struct soft_cpu *cpu);
+_Noreturn void soft_raise_ss(struct soft_cpu *cpu, uint32_t error_code);
 /* Delivers cpu->exc (or an external interrupt when external) through the IDT. */
 void soft_deliver(struct soft_cpu *cpu, unsigned vector, bool has_ec, uint32_t ec, bool soft_int,
                   uint64_t return_rip);
@@ -382,12 +383,14 @@ static inline uint64_t soft_ea(const struct soft_cpu *cpu, const struct soft_ins
 
 /* Linear address of a memory operand. In 64-bit mode a non-canonical result raises #GP(0) (or
  * #SS(0) for stack references) in the slow path of the access. */
-static inline uint64_t soft_lin(const struct soft_cpu *cpu, const struct soft_insn *in,
+static inline uint64_t soft_lin(struct soft_cpu *cpu, const struct soft_insn *in,
                                 const struct soft_operand *o)
 {
     uint64_t a = soft_ea(cpu, in, o) + cpu->segbase[o->seg];
     if (cpu->mode != SOFT_MODE_64)
         a = (uint32_t)a;
+    else if (unlikely(o->seg == SEG_SS) && (uint64_t)((int64_t)(a << 16) >> 16) != a)
+        soft_raise_ss(cpu, 0); /* stack references fault with #SS, not #GP */
     return a;
 }
 

@@ -3,11 +3,14 @@
  * SS.B selects 32 or 16. */
 #include "soft/handlers.h"
 
-static uint64_t stack_lin(const struct soft_cpu *cpu, uint64_t rsp)
+static uint64_t stack_lin(struct soft_cpu *cpu, uint64_t rsp)
 {
     unsigned ss = soft_stack_size(cpu);
-    if (ss == 8)
+    if (ss == 8) {
+        if ((uint64_t)((int64_t)(rsp << 16) >> 16) != rsp)
+            soft_raise_ss(cpu, 0);
         return rsp;
+    }
     if (ss == 2)
         rsp &= 0xffff;
     return (uint32_t)(cpu->segbase[SEG_SS] + (uint32_t)rsp);

@@ -29,10 +29,29 @@ static uint64_t str_lin(const struct soft_cpu *cpu, unsigned seg, uint64_t off, 
     return cpu->mode == SOFT_MODE_64 ? a : (uint32_t)a;
 }
 
+/* Writes a string register at the address size (32-bit writes zero-extend, 16-bit merge). */
+static void str_reg_set(struct soft_cpu *cpu, unsigned reg, const struct strctx *c, uint64_t v)
+{
+    soft_reg_set(cpu, reg, c->amask == ~0ULL ? 8 : c->amask == 0xffffffffULL ? 4 : 2, v);
+}
+
+/* A REP instruction with a 32-bit address size writes ECX even when the count is already 0,
+ * which zero-extends RCX; MOVS/STOS (and INS/OUTS) also write their pointer registers, LODS and
+ * REPE/REPNE CMPS/SCAS do not (observed on hardware by the soft-diff tester). */
+static void rep_touch(struct soft_cpu *cpu, const struct strctx *c, bool rsi, bool rdi)
+{
+    if (c->amask != 0xffffffffULL)
+        return;
+    str_reg_set(cpu, GPR_RCX, c, cpu->gpr[GPR_RCX]);
+    if (rsi)
+        str_reg_set(cpu, GPR_RSI, c, cpu->gpr[GPR_RSI]);
+    if (rdi)
+        str_reg_set(cpu, GPR_RDI, c, cpu->gpr[GPR_RDI]);
+}
+
 static void adv(struct soft_cpu *cpu, unsigned reg, const struct strctx *c)
 {
-    uint64_t v = (cpu->gpr[reg] + (uint64_t)c->step) & c->amask;
-    soft_reg_set(cpu, reg, c->amask == ~0ULL ? 8 : c->amask == 0xffffffff ? 4 : 2, v);
+    str_reg_set(cpu, reg, c, cpu->gpr[reg] + (uint64_t)c->step);
 }
 
 static uint64_t count(const struct soft_cpu *cpu, const struct strctx *c)
@@ -42,7 +61,7 @@ static uint64_t count(const struct soft_cpu *cpu, const struct strctx *c)
 
 static void set_count(struct soft_cpu *cpu, const struct strctx *c, uint64_t v)
 {
-    soft_reg_set(cpu, GPR_RCX, c->amask == ~0ULL ? 8 : c->amask == 0xffffffff ? 4 : 2, v);
+    str_reg_set(cpu, GPR_RCX, c, v);
 }
 
 /* Ends a chunk of a REP instruction that is not finished: restart it after interrupts. */
@@ -123,6 +142,7 @@ static int rep_move(struct soft_cpu *cpu, const struct soft_insn *in, bool is_mo
         return 0;
     }
     uint64_t done = 0;
+    rep_touch(cpu, &c, is_movs, true);
     while (count(cpu, &c)) {
         if (done >= REP_CHUNK)
             return rep_yield(cpu);
@@ -156,6 +176,8 @@ int soft_op_lods(struct soft_cpu *cpu, const struct soft_insn *in)
     str_init(cpu, in, &c);
     bool rep = in->prefix & (SOFT_INSN_REP | SOFT_INSN_REPNE);
     uint64_t done = 0;
+    if (rep)
+        rep_touch(cpu, &c, false, false);
     while (!rep || count(cpu, &c)) {
         if (done++ >= REP_CHUNK)
             return rep_yield(cpu);
@@ -177,6 +199,8 @@ static int rep_compare(struct soft_cpu *cpu, const struct soft_insn *in, bool is
     bool repe = in->prefix & SOFT_INSN_REP, repne = in->prefix & SOFT_INSN_REPNE;
     bool rep = repe || repne;
     uint64_t done = 0;
+    if (rep)
+        rep_touch(cpu, &c, false, false);
     while (!rep || count(cpu, &c)) {
         if (done++ >= REP_CHUNK)
             return rep_yield(cpu);
@@ -220,6 +244,8 @@ int soft_op_ins(struct soft_cpu *cpu, const struct soft_insn *in)
     bool rep = in->prefix & (SOFT_INSN_REP | SOFT_INSN_REPNE);
     uint16_t port = (uint16_t)cpu->gpr[GPR_RDX];
     uint64_t done = 0;
+    if (rep)
+        rep_touch(cpu, &c, false, true);
     while (!rep || count(cpu, &c)) {
         if (done++ >= REP_CHUNK)
             return rep_yield(cpu);
@@ -244,6 +270,8 @@ int soft_op_outs(struct soft_cpu *cpu, const struct soft_insn *in)
     bool rep = in->prefix & (SOFT_INSN_REP | SOFT_INSN_REPNE);
     uint16_t port = (uint16_t)cpu->gpr[GPR_RDX];
     uint64_t done = 0;
+    if (rep)
+        rep_touch(cpu, &c, true, false);
     while (!rep || count(cpu, &c)) {
         if (done++ >= REP_CHUNK)
             return rep_yield(cpu);

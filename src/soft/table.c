@@ -47,6 +47,7 @@ static const struct soft_table_row table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
     [ZYDIS_MNEMONIC_CDQ] = {soft_op_cwd, 0, 0},
     [ZYDIS_MNEMONIC_CQO] = {soft_op_cwd, 0, 0},
     [ZYDIS_MNEMONIC_NOP] = {soft_op_nop, 0, 0},
+    [ZYDIS_MNEMONIC_XLAT] = {soft_op_xlat, 0, 0},
     [ZYDIS_MNEMONIC_ENDBR64] = {soft_op_nop, 0, 0},
     [ZYDIS_MNEMONIC_ENDBR32] = {soft_op_nop, 0, 0},
     [ZYDIS_MNEMONIC_PAUSE] = {soft_op_nop, 0, 0},
