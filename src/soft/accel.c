@@ -72,6 +72,7 @@ static int soft_vm_init(struct vm *vm)
 static void soft_vm_destroy(struct vm *vm)
 {
     struct soft_vm *sv = vm->accel_state;
+    platform_destroy(vm); /* the LAPICs outlive the platform device until here */
     if (!sv)
         return;
     soft_code_map_destroy(sv->code_map);
