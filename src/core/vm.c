@@ -137,12 +137,15 @@ fail_sync:
 
 void vm_destroy(struct vm *vm)
 {
-    /* Devices may reference vCPUs and buses: tear them down first, newest first. */
+    /* vCPUs first: their threads have been joined, and an accelerator's per-vCPU state may
+     * point into devices (the soft CPU's LAPIC belongs to the platform device). Devices only
+     * ever reach vCPUs through the VM, never through accelerator state. Then the devices,
+     * newest first, then the accelerator's VM. */
+    destroy_vcpus(vm, vm->ncpus);
     for (unsigned i = vm->ndevices; i-- > 0;)
         if (vm->devices[i].destroy)
             vm->devices[i].destroy(vm->devices[i].opaque);
     free(vm->devices);
-    destroy_vcpus(vm, vm->ncpus);
     if (vm->accel->vm_destroy)
         vm->accel->vm_destroy(vm);
     event_loop_destroy(&vm->loop);
