@@ -38,6 +38,7 @@ struct platform {
     struct rtc_cmos *rtc;
     struct host_timer rtc_timer;
     struct acpi_pm *pm;
+    bool devices_freed; /* by the VM device destroy hook (irqchip: LAPICs remain) */
 };
 
 /* ---- glue callbacks ---- */
@@ -146,7 +147,9 @@ static void platform_reset(void *opaque)
     platform_write_acpi(p); /* logged on failure; the reset goes on */
 }
 
-static void platform_free(struct platform *p)
+/* Stops the host timers and frees every device except the LAPICs (which belong to the vCPUs
+ * as much as to the platform: the accelerator may touch them until its vCPUs are destroyed). */
+static void free_devices(struct platform *p)
 {
     /* Timers first, so no callback runs on a freed device. */
     host_timer_destroy(&p->rtc_timer);
@@ -158,16 +161,47 @@ static void platform_free(struct platform *p)
     pit8254_destroy(p->pit);
     ioapic_destroy(p->ioapic);
     pic8259_destroy(p->pic);
+    p->pm = NULL;
+    p->rtc = NULL;
+    p->pit = NULL;
+    p->ioapic = NULL;
+    p->pic = NULL;
+    p->router.ioapic = NULL;
+    p->router.pic = NULL;
+    for (unsigned i = 0; i < p->ncpus; i++)
+        p->lapic_bus[i].pic = NULL;
+    p->devices_freed = true;
+}
+
+static void platform_free(struct platform *p)
+{
+    if (!p->devices_freed)
+        free_devices(p);
     for (unsigned i = 0; i < p->ncpus; i++)
         lapic_destroy(p->lapics[i]);
     free(p);
 }
 
+/* VM device destroy hook (vm_destroy runs it before the vCPUs are destroyed). Without an irqchip
+ * nothing outlives it; with one, the LAPICs stay until the accelerator calls platform_destroy. */
 static void platform_destroy_hook(void *opaque)
 {
     struct platform *p = opaque;
+    if (p->irqchip) {
+        free_devices(p);
+        return;
+    }
     if (p->vm->platform == p)
         p->vm->platform = NULL;
+    platform_free(p);
+}
+
+void platform_destroy(struct vm *vm)
+{
+    struct platform *p = vm->platform;
+    if (!p)
+        return;
+    vm->platform = NULL;
     platform_free(p);
 }
 

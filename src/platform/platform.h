@@ -22,8 +22,13 @@ struct platform_config {
  * (reset/destroy hooks), writes the ACPI tables (again at every reset) and sets vm->platform.
  * Uses vm->cfg.ncpus, vm->mem, vm->loop, vm->clock. For the soft accelerator call it from
  * vm_init; for kvm from the machine builder after vm_create. Returns 0 or -errno (logged).
- * Teardown happens through the registered VM device destroy hook. */
+ * Teardown: the registered VM device destroy hook frees the devices. With an irqchip the LAPICs
+ * (used by the vCPUs until vcpu_destroy) stay until platform_destroy, which the accelerator that
+ * created the platform calls from its vm_destroy. */
 int platform_create(struct vm *vm, const struct platform_config *cfg);
+/* Frees what is left of vm->platform (everything, if the destroy hook has not run) and clears
+ * it. Safe to call when vm->platform is NULL. */
+void platform_destroy(struct vm *vm);
 
 /* The LAPIC of vCPU index, or NULL (no irqchip, or index out of range). */
 struct lapic *platform_lapic(struct platform *p, unsigned index);
