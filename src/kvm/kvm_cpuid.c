@@ -40,6 +40,18 @@
 #define CPUID_7_EBX_SGX     (1U << 2)
 #define CPUID_7_ECX_WAITPKG (1U << 5)
 #define CPUID_7_ECX_SGX_LC  (1U << 30)
+/* AMX: KVM_SET_CPUID2 refuses its tile state unless the VMM first asked the host kernel for
+ * permission (ARCH_REQ_XCOMP_GUEST_PERM); ember does not offer AMX. */
+#define CPUID_7_EDX_AMX_BF16 (1U << 22)
+#define CPUID_7_EDX_AMX_TILE (1U << 24)
+#define CPUID_7_EDX_AMX_INT8 (1U << 25)
+#define CPUID_7_EDX_AMX      (CPUID_7_EDX_AMX_BF16 | CPUID_7_EDX_AMX_TILE | CPUID_7_EDX_AMX_INT8)
+#define XFEATURE_XTILECFG    17
+#define XFEATURE_XTILEDATA   18
+#define XFEATURE_AMX_MASK    ((1U << XFEATURE_XTILECFG) | (1U << XFEATURE_XTILEDATA))
+
+/* Leaf 01H ECX: TSC-deadline mode of the LAPIC timer. */
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 
 /* Leaf 8000_0001H ECX: SVM (no nested virtualization). */
 #define CPUID_80000001_ECX_SVM (1U << 2)
@@ -157,8 +169,17 @@ void kvm_cpuid_filter_entry(struct kvm_cpuid_entry2 *e, unsigned index, unsigned
         if (e->index == 0) {
             e->ebx &= ~CPUID_7_EBX_SGX;
             e->ecx &= ~(CPUID_7_ECX_WAITPKG | CPUID_7_ECX_SGX_LC);
+            e->edx &= ~CPUID_7_EDX_AMX;
         }
         break;
+    case 0xD: /* XSAVE: no AMX tile state */
+        if (e->index == 0)
+            e->eax &= ~XFEATURE_AMX_MASK;
+        else if (e->index == XFEATURE_XTILECFG || e->index == XFEATURE_XTILEDATA)
+            e->eax = e->ebx = e->ecx = e->edx = 0;
+        break;
+    case 0x1D:       /* AMX tile information */
+    case 0x1E:       /* AMX TMUL information */
     case 0xA:        /* architectural performance monitoring: no PMU */
     case 0x12:       /* SGX */
     case 0x8000000A: /* SVM features */
@@ -190,6 +211,13 @@ void kvm_cpuid_filter_entry(struct kvm_cpuid_entry2 *e, unsigned index, unsigned
     default:
         break;
     }
+}
+
+void kvm_cpuid_set_tsc_deadline(struct kvm_cpuid2 *c)
+{
+    for (uint32_t i = 0; i < c->nent; i++)
+        if (c->entries[i].function == 0x1)
+            c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }
 
 static bool is_topology_leaf(uint32_t function)

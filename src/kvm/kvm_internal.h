@@ -59,6 +59,9 @@ struct kvm_cpuid2 *kvm_cpuid_build(const struct kvm_cpuid2 *supported, unsigned 
                                    unsigned ncpus);
 /* Edits one entry in place (exposed for the unit tests). */
 void kvm_cpuid_filter_entry(struct kvm_cpuid_entry2 *e, unsigned index, unsigned ncpus);
+/* Adds the LAPIC TSC-deadline timer to leaf 01H: the in-kernel LAPIC has it when
+ * KVM_CAP_TSC_DEADLINE_TIMER is present, but KVM_GET_SUPPORTED_CPUID leaves it out. */
+void kvm_cpuid_set_tsc_deadline(struct kvm_cpuid2 *c);
 /* Fetches KVM_GET_SUPPORTED_CPUID from the /dev/kvm fd, growing the buffer as needed. */
 struct kvm_cpuid2 *kvm_cpuid_get_supported(int kvm_fd);
 

@@ -153,7 +153,11 @@ static int create_vm(struct kvm_vm_state *ks)
         return -err;
     }
     ks->supported_cpuid = kvm_cpuid_get_supported(ks->kvm_fd);
-    return ks->supported_cpuid ? 0 : -EIO;
+    if (!ks->supported_cpuid)
+        return -EIO;
+    if (ioctl(ks->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+        kvm_cpuid_set_tsc_deadline(ks->supported_cpuid);
+    return 0;
 }
 
 static void state_free(struct kvm_vm_state *ks)

@@ -27,7 +27,10 @@ static struct kvm_cpuid2 *supported(void)
         {.function = 0x4, .index = 0, .eax = 0x1C004121}, /* L1d, level 1 */
         {.function = 0x4, .index = 1, .eax = 0x1C004163}, /* L3, level 3 */
         {.function = 0x4, .index = 2, .eax = 0},          /* end of list */
-        {.function = 0x7, .index = 0, .ebx = 0xFFFFFFFF, .ecx = 0xFFFFFFFF},
+        {.function = 0x7, .index = 0, .ebx = 0xFFFFFFFF, .ecx = 0xFFFFFFFF, .edx = 0xFFFFFFFF},
+        {.function = 0xD, .index = 0, .eax = 0x600E7, .ebx = 0x340, .ecx = 0x2B00},
+        {.function = 0xD, .index = 17, .eax = 0x40, .ebx = 0xAC0},
+        {.function = 0x1D, .index = 0, .eax = 1},
         {.function = 0xA, .eax = 0x07300404, .ebx = 0x1, .edx = 0x603},
         {.function = 0xB, .index = 0, .eax = 7, .ebx = 7, .ecx = 0x107, .edx = 99},
         {.function = 0x40000000, .eax = 0x40000001},
@@ -128,6 +131,11 @@ static void test_masked_and_pv_leaves(void **state)
     assert_false(find(c, 0x7, 0)->ecx & (1U << 5));        /* WAITPKG */
     assert_true(find(c, 0x7, 0)->ebx & (1U << 0));         /* FSGSBASE kept */
     assert_false(find(c, 0x80000001, 0)->ecx & (1U << 2)); /* SVM */
+    assert_int_equal(find(c, 0x7, 0)->edx & ((1U << 22) | (1U << 24) | (1U << 25)), 0); /* AMX */
+    assert_true(find(c, 0x7, 0)->edx & (1U << 26));                                     /* IBRS */
+    assert_int_equal(find(c, 0xD, 0)->eax, 0xE7); /* x87..AVX-512 kept, tile state gone */
+    assert_int_equal(find(c, 0xD, 17)->eax | find(c, 0xD, 17)->ebx, 0);
+    assert_int_equal(find(c, 0x1D, 0)->eax, 0);
 
     const struct kvm_cpuid_entry2 *sig = find(c, KVM_CPUID_SIGNATURE, 0);
     char name[13] = {0};
@@ -143,6 +151,18 @@ static void test_masked_and_pv_leaves(void **state)
     assert_false(feat->eax & (1U << KVM_FEATURE_ASYNC_PF));
     assert_false(feat->eax & (1U << KVM_FEATURE_STEAL_TIME));
     assert_int_equal(feat->edx, 0);
+    free(c);
+    free(s);
+}
+
+static void test_tsc_deadline(void **state)
+{
+    struct kvm_cpuid2 *s = supported();
+    assert_int_equal(s->entries[1].function, 1);
+    s->entries[1].ecx &= ~(1U << 24);
+    kvm_cpuid_set_tsc_deadline(s);
+    struct kvm_cpuid2 *c = kvm_cpuid_build(s, 0, 1);
+    assert_true(find(c, 1, 0)->ecx & (1U << 24));
     free(c);
     free(s);
 }
@@ -179,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_leaf1),
         cmocka_unit_test(test_topology),
         cmocka_unit_test(test_masked_and_pv_leaves),
+        cmocka_unit_test(test_tsc_deadline),
         cmocka_unit_test(test_bad_index),
         cmocka_unit_test(test_host_supported_set),
     };
