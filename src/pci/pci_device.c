@@ -177,9 +177,34 @@ static void bar_unmap(struct pci_device *dev, unsigned n)
     bar->mapped = false;
 }
 
+/* Does [addr, addr+size) overlap another mapped BAR of the same kind on this host? Checked
+ * here so a guest programming overlapping BARs costs nothing but a debug message. */
+static bool bar_conflicts(struct pci_device *dev, unsigned n, uint64_t addr)
+{
+    const struct pci_bar *bar = &dev->bars[n];
+    struct pci_host *h = dev->host;
+    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
+        struct pci_device *o = h->slots[s];
+        for (unsigned i = 0; o && i < PCI_NUM_BARS; i++) {
+            const struct pci_bar *ob = &o->bars[i];
+            if ((o == dev && i == n) || !ob->mapped ||
+                (ob->type == PCI_BAR_IO) != (bar->type == PCI_BAR_IO))
+                continue;
+            if (addr < ob->mapped_addr + ob->size && ob->mapped_addr < addr + bar->size)
+                return true;
+        }
+    }
+    return false;
+}
+
 static void bar_map(struct pci_device *dev, unsigned n, uint64_t addr)
 {
     struct pci_bar *bar = &dev->bars[n];
+    if (bar_conflicts(dev, n, addr)) {
+        log_debug("pci %s: BAR%u at 0x%llx overlaps another BAR; not mapped", dev->name, n,
+                  (unsigned long long)addr);
+        return;
+    }
     int rc = iobus_register(bar_bus(dev, n), addr, bar->size, bar->ops, bar->opaque, dev->name);
     if (rc < 0) {
         /* A guest may program overlapping BARs; the BAR then decodes nothing. */

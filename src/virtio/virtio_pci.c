@@ -14,9 +14,10 @@
 #include "core/vm.h"
 #include "util/log.h"
 
-#define VIRTIO_PCI_CAP_LEN        16
-#define VIRTIO_PCI_NOTIFY_CAP_LEN 20
-#define VIRTIO_PCI_CFG_CAP_LEN    20
+#define VIRTIO_PCI_CAP_LEN          16
+#define VIRTIO_PCI_NOTIFY_CAP_LEN   20
+#define VIRTIO_PCI_CFG_CAP_LEN      20
+#define VIRTIO_NEEDS_RESET_WARNINGS 8
 
 /* XXX: no packed rings, RING_RESET, NOTIFICATION_DATA or ACCESS_PLATFORM; no device state
  * save/restore yet. */
@@ -68,7 +69,13 @@ void virtio_set_needs_reset(struct virtio_dev *vdev, const char *why)
 {
     if (vdev->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
         return;
-    log_warn("virtio %s: device needs reset: %s", vdev->name, why);
+    /* Guest-triggered: warn a few times, then only at debug level (no log flooding). */
+    if (vdev->needs_reset_warnings < VIRTIO_NEEDS_RESET_WARNINGS) {
+        vdev->needs_reset_warnings++;
+        log_warn("virtio %s: device needs reset: %s", vdev->name, why);
+    } else {
+        log_debug("virtio %s: device needs reset: %s", vdev->name, why);
+    }
     vdev->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
     for (unsigned i = 0; i < vdev->nqueues; i++)
         vdev->queues[i].vq.ready = false;
