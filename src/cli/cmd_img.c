@@ -211,8 +211,9 @@ static int do_create(const char *path, enum blk_format fmt, bool have_size, uint
         return create_raw(path, size);
     }
     if (o->backing_file && !have_size) {
-        enum blk_format bf;
-        parse_format(o->backing_format, &bf);
+        enum blk_format bf = BLK_FORMAT_RAW;
+        if (!o->backing_format || parse_format(o->backing_format, &bf) < 0)
+            return -EINVAL;
         /* Relative backing names are relative to the new image's directory. */
         char *full = NULL;
         if (o->backing_file[0] != '/') {
