@@ -142,8 +142,9 @@ struct virtio_dev {
     struct virtio_queue queues[VIRTIO_MAX_QUEUES];
     uint8_t *config; /* device-specific config, owned by the model */
     unsigned config_size;
-    unsigned pcicfg_cap; /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
-    bool registered;     /* on the PCI host */
+    unsigned pcicfg_cap;           /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+    bool registered;               /* on the PCI host */
+    unsigned needs_reset_warnings; /* logged so far (rate limit) */
 };
 
 struct virtio_dev_params {
