@@ -186,7 +186,101 @@ int simd_op_fxrstor(struct soft_cpu *cpu, const struct soft_insn *in);
 int simd_op_ldmxcsr(struct soft_cpu *cpu, const struct soft_insn *in);
 int simd_op_stmxcsr(struct soft_cpu *cpu, const struct soft_insn *in);
 
-/* x87 (x87_state.c) */
-void simd_x87_check(struct soft_cpu *cpu);
+/* x87_host.c: host-executed x87 operations; each returns the host status word. */
+enum x87_unary {
+    X87_U_SQRT,
+    X87_U_RNDINT,
+    X87_U_SIN,
+    X87_U_COS,
+    X87_U_F2XM1,
+    X87_U_TST,
+    X87_U_XAM
+};
+enum x87_binary {
+    X87_B_ADD,
+    X87_B_SUB,
+    X87_B_MUL,
+    X87_B_DIV,
+    X87_B_PREM,
+    X87_B_PREM1,
+    X87_B_SCALE
+};
+enum x87_pop2 { X87_P_PATAN, X87_P_YL2X, X87_P_YL2XP1 };
+enum x87_push2 { X87_Q_SINCOS, X87_Q_PTAN, X87_Q_XTRACT };
+uint16_t x87_host_unary(enum x87_unary op, long double *x, uint16_t fcw);
+uint16_t x87_host_binary(enum x87_binary op, long double *a, long double b, uint16_t fcw);
+uint16_t x87_host_pop2(enum x87_pop2 op, long double x, long double y, long double *r,
+                       uint16_t fcw);
+uint16_t x87_host_push2(enum x87_push2 op, long double x, long double *top, long double *below,
+                        uint16_t fcw);
+uint16_t x87_host_compare(bool unordered_ok, bool eflags_form, long double a, long double b,
+                          uint64_t *eflags, uint16_t fcw);
+uint16_t x87_host_load_f32(const uint8_t *m, long double *r, uint16_t fcw);
+uint16_t x87_host_load_f64(const uint8_t *m, long double *r, uint16_t fcw);
+uint16_t x87_host_const(unsigned which, long double *r, uint16_t fcw);
+uint16_t x87_host_store_f(long double x, unsigned size, uint8_t *m, uint16_t fcw);
+uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *m, uint16_t fcw);
+
+/* x87_state.c: the register stack over the FXSAVE image. */
+/* Checks for a waiting x87 instruction (#NM on CR0.EM/TS, #MF if an unmasked exception is
+ * pending) and records FIP/FDP; mem: the memory operand's linear address or 0. */
+void x87_enter(struct soft_cpu *cpu, const struct soft_insn *in, bool waiting);
+unsigned x87_top(struct soft_cpu *cpu);
+bool x87_valid(struct soft_cpu *cpu, unsigned i);
+long double x87_get(struct soft_cpu *cpu, unsigned i);
+void x87_set(struct soft_cpu *cpu, unsigned i, long double v);
+/* Pushes v (stack overflow: IE|SF|C1, QNaN indefinite if masked); false if the instruction must
+ * stop (unmasked fault). */
+bool x87_push(struct soft_cpu *cpu, long double v);
+void x87_pop(struct soft_cpu *cpu);
+/* Reads ST(i); an empty register is a stack underflow: IE|SF, C1 = 0; returns false and the
+ * masked response (QNaN indefinite) in *v, or false with *unmasked set. */
+bool x87_read(struct soft_cpu *cpu, unsigned i, long double *v, bool *unmasked);
+/* Merges exception flags of a host status word; returns false (and sets ES/B) if one is
+ * unmasked, in which case the destination must not be written. cc: FSW_* condition bits to
+ * copy from the host status word. */
+bool x87_merge(struct soft_cpu *cpu, uint16_t host_sw, uint16_t cc);
+/* Raises IE (stack fault when sf); returns false if unmasked. */
+bool x87_invalid(struct soft_cpu *cpu, bool sf, bool c1);
+long double x87_indefinite(void);
+/* Full 16-bit tag word (FSTENV/FSAVE) from the abridged one and the register contents. */
+uint16_t x87_full_tag(struct soft_cpu *cpu);
+void x87_set_full_tag(struct soft_cpu *cpu, uint16_t ftw);
+void x87_reset(struct soft_cpu *cpu);
+/* FINCSTP/FDECSTP: TOP +/- 1 without tag changes. */
+void x87_incstp(struct soft_cpu *cpu, bool inc);
+void x87_free(struct soft_cpu *cpu, unsigned i);
+/* Sets/clears FSW bits. */
+void x87_set_cc(struct soft_cpu *cpu, uint16_t set, uint16_t clear);
+
+/* x87 handlers (x87_ops.c, x87_env.c); aux as noted in simd_table.c. */
+int x87_op_fld(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fild(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fbld(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fldconst(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fst(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fist(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fbstp(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_arith(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_compare(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_comi(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_unary(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fabs(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_binary_st1(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_pop2(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_push2(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fxch(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fcmov(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_ffree(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fincstp(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fnop(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fninit(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fldcw(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fnstcw(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fnstsw(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fnclex(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fwait(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fnstenv(struct soft_cpu *cpu, const struct soft_insn *in);
+int x87_op_fldenv(struct soft_cpu *cpu, const struct soft_insn *in);
 
 #endif

@@ -1,0 +1,302 @@
+/* Host-executed x87 kernels: each guest x87 operation runs as the same host x87 instruction
+ * on host long double (the 80-bit extended format of the guest registers) with the guest FCW's
+ * precision and rounding control loaded and every exception masked, and returns the host status
+ * word so the caller can merge the exception flags and condition codes (SDM Vol. 1 chapter 8;
+ * Vol. 2 per instruction). The host FCW is restored in the same asm statement. */
+#include "soft/simd.h"
+
+#define BEGIN "fnstcw %[hcw]\n\tfldcw %[gcw]\n\tfnclex\n\t"
+#define END   "\n\tfnstsw %[sw]\n\tfldcw %[hcw]"
+
+static uint16_t masked(uint16_t fcw)
+{
+    return (uint16_t)(fcw | 0x3f);
+}
+uint16_t x87_host_unary(enum x87_unary op, long double *x, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double v = *x;
+    switch (op) {
+    case X87_U_SQRT:
+        __asm__ volatile(BEGIN "fsqrt" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case X87_U_RNDINT:
+        __asm__ volatile(BEGIN "frndint" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case X87_U_SIN:
+        __asm__ volatile(BEGIN "fsin" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case X87_U_COS:
+        __asm__ volatile(BEGIN "fcos" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case X87_U_F2XM1:
+        __asm__ volatile(BEGIN "f2xm1" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case X87_U_TST:
+        __asm__ volatile(BEGIN "ftst" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case X87_U_XAM:
+        __asm__ volatile(BEGIN "fxam" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    }
+    *x = v;
+    return sw;
+}
+
+uint16_t x87_host_binary(enum x87_binary op, long double *a, long double b, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double v = *a;
+    switch (op) {
+    case X87_B_ADD:
+        __asm__ volatile(BEGIN "fadd %%st(1), %%st" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "u"(b), [gcw] "m"(gcw));
+        break;
+    case X87_B_SUB:
+        __asm__ volatile(BEGIN "fsub %%st(1), %%st" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "u"(b), [gcw] "m"(gcw));
+        break;
+    case X87_B_MUL:
+        __asm__ volatile(BEGIN "fmul %%st(1), %%st" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "u"(b), [gcw] "m"(gcw));
+        break;
+    case X87_B_DIV:
+        __asm__ volatile(BEGIN "fdiv %%st(1), %%st" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "u"(b), [gcw] "m"(gcw));
+        break;
+    case X87_B_PREM:
+        __asm__ volatile(BEGIN "fprem" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "u"(b), [gcw] "m"(gcw));
+        break;
+    case X87_B_PREM1:
+        __asm__ volatile(BEGIN "fprem1" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "u"(b), [gcw] "m"(gcw));
+        break;
+    case X87_B_SCALE:
+        __asm__ volatile(BEGIN "fscale" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "u"(b), [gcw] "m"(gcw));
+        break;
+    }
+    *a = v;
+    return sw;
+}
+
+/* FPATAN, FYL2X, FYL2XP1: x = ST(0), y = ST(1); the result replaces ST(1) and ST(0) pops. */
+uint16_t x87_host_pop2(enum x87_pop2 op, long double x, long double y, long double *r, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double v = 0;
+    switch (op) {
+    case X87_P_PATAN:
+        __asm__ volatile(BEGIN "fpatan" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "0"(x), "u"(y), [gcw] "m"(gcw)
+                         : "st(1)");
+        break;
+    case X87_P_YL2X:
+        __asm__ volatile(BEGIN "fyl2x" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "0"(x), "u"(y), [gcw] "m"(gcw)
+                         : "st(1)");
+        break;
+    case X87_P_YL2XP1:
+        __asm__ volatile(BEGIN "fyl2xp1" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "0"(x), "u"(y), [gcw] "m"(gcw)
+                         : "st(1)");
+        break;
+    }
+    *r = v;
+    return sw;
+}
+
+/* FSINCOS (st0 = cos, st1 = sin), FPTAN (st0 = 1.0, st1 = tan), FXTRACT (st0 = significand,
+ * st1 = exponent): *top gets the new ST(0), *below the new ST(1). When C2 is set (operand out of
+ * range for FSINCOS/FPTAN) the host left the stack alone and the outputs are meaningless. */
+uint16_t x87_host_push2(enum x87_push2 op, long double x, long double *top, long double *below,
+                        uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double t = 0, b = 0;
+    switch (op) {
+    case X87_Q_SINCOS:
+        __asm__ volatile(
+            BEGIN
+            "fsincos\n\tfnstsw %[sw]\n\ttestw $0x400, %[sw]\n\tjz 1f\n\tfldz\n1:\n\tfldcw %[hcw]"
+            : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
+            : "0"(x), [gcw] "m"(gcw));
+        break;
+    case X87_Q_PTAN:
+        __asm__ volatile(
+            BEGIN
+            "fptan\n\tfnstsw %[sw]\n\ttestw $0x400, %[sw]\n\tjz 1f\n\tfldz\n1:\n\tfldcw %[hcw]"
+            : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
+            : "0"(x), [gcw] "m"(gcw));
+        break;
+    case X87_Q_XTRACT:
+        __asm__ volatile(
+            BEGIN
+            "fxtract\n\tfnstsw %[sw]\n\ttestw $0x400, %[sw]\n\tjz 1f\n\tfldz\n1:\n\tfldcw %[hcw]"
+            : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
+            : "0"(x), [gcw] "m"(gcw));
+        break;
+    }
+    *top = t;
+    *below = b;
+    return sw;
+}
+
+/* FCOM/FUCOM (status word C0/C2/C3) and FCOMI/FUCOMI (ZF/PF/CF in *eflags) of a vs b. */
+uint16_t x87_host_compare(bool unordered_ok, bool eflags_form, long double a, long double b,
+                          uint64_t *eflags, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    bool z = false, p = false, c = false;
+    if (eflags_form && unordered_ok)
+        __asm__ volatile(BEGIN "fucomi %%st(1), %%st" END
+                         : "=@ccz"(z), "=@ccp"(p), "=@ccc"(c), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(a), "u"(b), [gcw] "m"(gcw));
+    else if (eflags_form)
+        __asm__ volatile(BEGIN "fcomi %%st(1), %%st" END
+                         : "=@ccz"(z), "=@ccp"(p), "=@ccc"(c), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(a), "u"(b), [gcw] "m"(gcw));
+    else if (unordered_ok)
+        __asm__ volatile(BEGIN "fucom %%st(1)" END
+                         : [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(a), "u"(b), [gcw] "m"(gcw));
+    else
+        __asm__ volatile(BEGIN "fcom %%st(1)" END
+                         : [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(a), "u"(b), [gcw] "m"(gcw));
+    if (eflags)
+        *eflags = (z ? RFLAGS_ZF : 0) | (p ? RFLAGS_PF : 0) | (c ? RFLAGS_CF : 0);
+    return sw;
+}
+
+/* Loads of m32fp/m64fp (SNaN -> IE, denormal -> DE) and the constants. */
+uint16_t x87_host_load_f32(const uint8_t *m, long double *r, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double v;
+    __asm__ volatile(BEGIN "flds %[m]" END
+                     : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                     : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+    *r = v;
+    return sw;
+}
+
+uint16_t x87_host_load_f64(const uint8_t *m, long double *r, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double v;
+    __asm__ volatile(BEGIN "fldl %[m]" END
+                     : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                     : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+    *r = v;
+    return sw;
+}
+
+uint16_t x87_host_const(unsigned which, long double *r, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double v = 0;
+    switch (which) {
+    case 0:
+        __asm__ volatile(BEGIN "fld1" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case 1:
+        __asm__ volatile(BEGIN "fldl2t" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case 2:
+        __asm__ volatile(BEGIN "fldl2e" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case 3:
+        __asm__ volatile(BEGIN "fldpi" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case 4:
+        __asm__ volatile(BEGIN "fldlg2" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case 5:
+        __asm__ volatile(BEGIN "fldln2" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    case 6:
+        __asm__ volatile(BEGIN "fldz" END
+                         : "=t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [gcw] "m"(gcw));
+        break;
+    default:
+        v = 0;
+        break;
+    }
+    *r = v;
+    return sw;
+}
+
+/* Stores: size 4/8 = m32fp/m64fp; integer stores size 2/4/8 (rounded by RC; out of range or
+ * NaN -> integer indefinite with IE). */
+uint16_t x87_host_store_f(long double x, unsigned size, uint8_t *m, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    if (size == 4)
+        __asm__ volatile(BEGIN "fsts %[m]" END
+                         : [m] "=m"(*(uint8_t(*)[4])m), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(x), [gcw] "m"(gcw));
+    else
+        __asm__ volatile(BEGIN "fstl %[m]" END
+                         : [m] "=m"(*(uint8_t(*)[8])m), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(x), [gcw] "m"(gcw));
+    return sw;
+}
+
+uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *m, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    if (truncate)
+        gcw |= 0xc00; /* FISTTP semantics through RC = toward zero */
+    if (size == 2)
+        __asm__ volatile(BEGIN "fists %[m]" END
+                         : [m] "=m"(*(uint8_t(*)[2])m), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(x), [gcw] "m"(gcw));
+    else if (size == 4)
+        __asm__ volatile(BEGIN "fistl %[m]" END
+                         : [m] "=m"(*(uint8_t(*)[4])m), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(x), [gcw] "m"(gcw));
+    else
+        __asm__ volatile(BEGIN "fld %%st(0)\n\tfistpll %[m]" END
+                         : [m] "=m"(*(uint8_t(*)[8])m), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(x), [gcw] "m"(gcw));
+    return sw;
+}
