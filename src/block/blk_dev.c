@@ -15,6 +15,7 @@
 struct blk_dev {
     struct io_uring ring;
     struct blk_image *img;
+    struct blk_batch batch; /* owned by the I/O thread */
     pthread_t thread;
     pthread_mutex_t lock;                      /* guards the queues and stopping */
     pthread_cond_t cond;                       /* signalled when requests are queued or on stop */
@@ -67,6 +68,35 @@ static void complete(struct blk_dev *dev, struct blk_request *req)
         ;
 }
 
+/* Runs up to BLK_BATCH_REQS consecutive reads with their data transfers in flight together,
+ * then completes them in order. Returns the first request after the batch. */
+static struct blk_request *run_read_batch(struct blk_dev *dev, struct blk_request *first)
+{
+    struct blk_batch *b = &dev->batch;
+    struct blk_request *req = first;
+    unsigned n = 0;
+    b->active = true;
+    b->nretry = 0;
+    while (req && req->op == BLK_OP_READ && n < BLK_BATCH_REQS) {
+        b->cur = req;
+        run_request(dev, req);
+        req = req->next;
+        n++;
+    }
+    b->cur = NULL;
+    int r = blk_batch_drain(b, &dev->ring);
+    b->active = false;
+    struct blk_request *end = req;
+    for (req = first; req != end;) {
+        struct blk_request *next = req->next; /* done() may requeue req */
+        if (r < 0 || blk_batch_needs_retry(b, req))
+            run_request(dev, req); /* short or failed deferred read: redo synchronously */
+        complete(dev, req);
+        req = next;
+    }
+    return end;
+}
+
 static void *io_thread(void *arg)
 {
     struct blk_dev *dev = arg;
@@ -80,6 +110,10 @@ static void *io_thread(void *arg)
         dev->head = dev->tail = NULL;
         pthread_mutex_unlock(&dev->lock);
         while (list) {
+            if (list->op == BLK_OP_READ && dev->batch.enabled) {
+                list = run_read_batch(dev, list);
+                continue;
+            }
             struct blk_request *next = list->next;
             run_request(dev, list);
             complete(dev, list);
@@ -107,7 +141,9 @@ int blk_open(const char *path, const struct blk_open_opts *opts_in, struct blk_d
         free(dev);
         return blk_err(errbuf, errlen, r, "%s: io_uring setup failed: %s", path, strerror(-r));
     }
-    r = blk_image_open(path, &opts, &dev->ring, NULL, &dev->img, errbuf, errlen);
+    blk_batch_init(&dev->batch, &dev->ring);
+    struct blk_chain chain = {.batch = &dev->batch};
+    r = blk_image_open(path, &opts, &dev->ring, &chain, &dev->img, errbuf, errlen);
     if (r < 0)
         goto fail_ring;
     dev->completion_fd = opts.completion_fd;

@@ -16,14 +16,44 @@
 /* Maximum backing-chain depth (the top image counts as 1); deeper chains are rejected. */
 #define BLK_MAX_CHAIN_DEPTH 64
 
+#define BLK_BATCH_SLOTS 256
+#define BLK_BATCH_REQS  32
+
+/* Read batching: while a batch is active, guest-data reads (blk_file_preadv_data) are only
+ * submitted to the ring, so the data copies of up to BLK_BATCH_REQS read requests run in
+ * parallel (io-wq); blk_batch_drain() waits for them. A short or failed deferred read marks
+ * its request for a synchronous retry. Owned by the I/O thread. */
+struct blk_batch {
+    bool enabled; /* the kernel copies submitted iovecs (IORING_FEAT_SUBMIT_STABLE) */
+    bool active;
+    struct blk_request *cur; /* request whose reads are being deferred */
+    unsigned inflight;
+    struct {
+        struct blk_request *req;
+        size_t expect;
+    } slot[BLK_BATCH_SLOTS];
+    unsigned free[BLK_BATCH_SLOTS];
+    unsigned nfree;
+    struct blk_request *retry[BLK_BATCH_REQS];
+    unsigned nretry;
+};
+
+void blk_batch_init(struct blk_batch *b, const struct io_uring *ring);
+int blk_batch_drain(struct blk_batch *b, struct io_uring *ring);
+bool blk_batch_needs_retry(const struct blk_batch *b, const struct blk_request *req);
+
 /* A host file accessed through the ring of the thread currently driving the image. The ring
  * is used by exactly one thread at a time (the opener, then the I/O thread, then the closer). */
 struct blk_file {
     int fd;
     struct io_uring *ring;
-    uint64_t size; /* current host file size as this process knows it */
+    struct blk_batch *batch; /* NULL: always synchronous */
+    uint64_t size;           /* current host file size as this process knows it */
     bool read_only;
 };
+
+/* Guest-data read: deferred while a batch is active, else like blk_file_preadv. */
+int blk_file_preadv_data(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
 
 int blk_file_preadv(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
 int blk_file_pwritev(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
@@ -61,6 +91,7 @@ struct blk_driver_ops {
 
 /* Identity of the files in a chain, for loop detection. */
 struct blk_chain {
+    struct blk_batch *batch; /* given to every file of the chain */
     unsigned depth;
     dev_t devs[BLK_MAX_CHAIN_DEPTH];
     ino_t inos[BLK_MAX_CHAIN_DEPTH];

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,22 +23,90 @@ int blk_err(char *err, size_t errlen, int e, const char *fmt, ...)
     return e;
 }
 
-/* Submits one prepared SQE and waits for its completion; returns cqe->res. */
-static int ring_run(struct io_uring *ring, struct io_uring_sqe *sqe)
+void blk_batch_init(struct blk_batch *b, const struct io_uring *ring)
 {
-    (void)sqe;
-    int r = io_uring_submit(ring);
-    if (r < 0)
-        return r;
+    memset(b, 0, sizeof(*b));
+    b->enabled = ring->features & IORING_FEAT_SUBMIT_STABLE;
+    for (unsigned i = 0; i < BLK_BATCH_SLOTS; i++)
+        b->free[i] = i;
+    b->nfree = BLK_BATCH_SLOTS;
+}
+
+static void batch_mark_retry(struct blk_batch *b, struct blk_request *req)
+{
+    for (unsigned i = 0; i < b->nretry; i++)
+        if (b->retry[i] == req)
+            return;
+    if (b->nretry < BLK_BATCH_REQS)
+        b->retry[b->nretry++] = req;
+}
+
+bool blk_batch_needs_retry(const struct blk_batch *b, const struct blk_request *req)
+{
+    for (unsigned i = 0; i < b->nretry; i++)
+        if (b->retry[i] == req)
+            return true;
+    return false;
+}
+
+/* Accounts the completion of deferred read user_data-1. */
+static void batch_complete(struct blk_batch *b, uint64_t user_data, int res)
+{
+    unsigned i = (unsigned)(user_data - 1);
+    if (!b || i >= BLK_BATCH_SLOTS)
+        return;
+    if (res < 0 || (size_t)res != b->slot[i].expect)
+        batch_mark_retry(b, b->slot[i].req);
+    b->free[b->nfree++] = i;
+    b->inflight--;
+}
+
+static int reap_one(struct io_uring *ring, struct blk_batch *b, int *res)
+{
     struct io_uring_cqe *cqe;
+    int r;
     do {
         r = io_uring_wait_cqe(ring, &cqe);
     } while (r == -EINTR);
     if (r < 0)
         return r;
-    int res = cqe->res;
+    uint64_t ud = cqe->user_data;
+    int v = cqe->res;
     io_uring_cqe_seen(ring, cqe);
-    return res;
+    if (ud == 0) {
+        *res = v;
+        return 1; /* the synchronous operation */
+    }
+    batch_complete(b, ud, v);
+    return 0;
+}
+
+int blk_batch_drain(struct blk_batch *b, struct io_uring *ring)
+{
+    while (b->inflight > 0) {
+        int res, r = reap_one(ring, b, &res);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Submits one prepared SQE and waits for its completion; returns cqe->res. Completions of
+ * deferred batch reads that arrive meanwhile are accounted to the batch. */
+static int ring_run(struct io_uring *ring, struct blk_batch *b, struct io_uring_sqe *sqe)
+{
+    io_uring_sqe_set_data64(sqe, 0);
+    int r = io_uring_submit(ring);
+    if (r < 0)
+        return r;
+    for (;;) {
+        int res;
+        r = reap_one(ring, b, &res);
+        if (r < 0)
+            return r;
+        if (r == 1)
+            return res;
+    }
 }
 
 static struct io_uring_sqe *get_sqe(struct io_uring *ring)
@@ -93,7 +162,7 @@ static int file_rw(struct blk_file *f, bool write, uint64_t off, const struct io
             io_uring_prep_writev(sqe, f->fd, iov + first, (unsigned)cnt, off + done);
         else
             io_uring_prep_readv(sqe, f->fd, iov + first, (unsigned)cnt, off + done);
-        int r = ring_run(f->ring, sqe);
+        int r = ring_run(f->ring, f->batch, sqe);
         if (r == -EINTR || r == -EAGAIN)
             continue;
         if (r < 0) {
@@ -133,6 +202,33 @@ int blk_file_pwritev(struct blk_file *f, uint64_t off, const struct iovec *iov, 
     return file_rw(f, true, off, iov, iovcnt, false);
 }
 
+int blk_file_preadv_data(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+    struct blk_batch *b = f->batch;
+    size_t len = blk_iov_size(iov, iovcnt);
+    if (!b || !b->active || !b->cur || iovcnt > IOV_MAX || len == 0 || len > INT32_MAX)
+        return blk_file_preadv(f, off, iov, iovcnt);
+    while (b->nfree == 0) {
+        int res, r = reap_one(f->ring, b, &res);
+        if (r < 0)
+            return r;
+    }
+    struct io_uring_sqe *sqe = get_sqe(f->ring);
+    if (!sqe)
+        return blk_file_preadv(f, off, iov, iovcnt);
+    unsigned i = b->free[--b->nfree];
+    b->slot[i].req = b->cur;
+    b->slot[i].expect = len;
+    io_uring_prep_readv(sqe, f->fd, iov, (unsigned)iovcnt, off);
+    if (len >= 16384)
+        io_uring_sqe_set_flags(sqe, IOSQE_ASYNC); /* large copies: run on io-wq in parallel */
+    io_uring_sqe_set_data64(sqe, i + 1);
+    b->inflight++;
+    /* Submit now: the kernel copies the iovec array (SUBMIT_STABLE), the caller's may go. */
+    int r = io_uring_submit(f->ring);
+    return r < 0 ? r : 0;
+}
+
 int blk_file_pread(struct blk_file *f, uint64_t off, void *buf, size_t len)
 {
     struct iovec v = {buf, len};
@@ -159,7 +255,7 @@ int blk_file_sync(struct blk_file *f)
     if (!sqe)
         return -EBUSY;
     io_uring_prep_fsync(sqe, f->fd, IORING_FSYNC_DATASYNC);
-    return ring_run(f->ring, sqe);
+    return ring_run(f->ring, f->batch, sqe);
 }
 
 int blk_file_truncate(struct blk_file *f, uint64_t size)

@@ -96,6 +96,7 @@ int blk_image_open(const char *path, const struct blk_open_opts *opts, struct io
     img->chain = chain;
     img->file.fd = fd;
     img->file.ring = ring;
+    img->file.batch = chain->batch;
     img->file.read_only = opts->read_only;
     img->file.size = (uint64_t)st.st_size;
     if (S_ISBLK(st.st_mode)) {

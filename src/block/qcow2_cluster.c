@@ -248,7 +248,7 @@ int qcow2_read(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iovcn
             break;
         case QCOW2_MAP_DATA: {
             int cnt = blk_iov_slice(iov, iovcnt, done, n, v, iovcnt + 1);
-            r = cnt < 0 ? -EINVAL : blk_file_preadv(q->file, m.host, v, cnt);
+            r = cnt < 0 ? -EINVAL : blk_file_preadv_data(q->file, m.host, v, cnt);
             break;
         }
         case QCOW2_MAP_COMPRESSED:

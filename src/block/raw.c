@@ -18,7 +18,7 @@ static void raw_close(struct blk_image *img)
 static int raw_preadv(struct blk_image *img, uint64_t off, const struct iovec *iov, int iovcnt,
                       size_t len)
 {
-    return blk_file_preadv(&img->file, off, iov, iovcnt);
+    return blk_file_preadv_data(&img->file, off, iov, iovcnt);
 }
 
 static int raw_pwritev(struct blk_image *img, uint64_t off, const struct iovec *iov, int iovcnt,
