@@ -419,6 +419,31 @@ static void test_irqfd_and_msi(void **state)
     assert_int_equal(kvm_irq_signal_msi(&f->vm, MEMMAP_LAPIC_BASE, 0x30), 0);
 }
 
+/* Two VMs in one process are independent: each runs its own guest and sees its own exits. */
+static void test_two_vms(void **state)
+{
+    struct fixture *a = *state;
+    void *other = NULL;
+    assert_int_equal(setup(&other), 0);
+    struct fixture *b = other;
+    const uint8_t code_a[] = {0xB0, 0x0A, 0xE6, PORT, 0xEB, 0xFE};
+    const uint8_t code_b[] = {0xB0, 0x0B, 0xE6, PORT, 0xEB, 0xFE};
+    if (!a->vcpu_ready || !b->vcpu_ready) {
+        teardown(&other);
+        skip();
+    }
+    boot(a, code_a, sizeof(code_a));
+    boot(b, code_b, sizeof(code_b));
+    a->pio.stop_after = b->pio.stop_after = 1;
+    assert_int_equal(kvm_vcpu_run(&b->vcpu), VCPU_EXIT_STOP);
+    assert_int_equal(kvm_vcpu_run(&a->vcpu), VCPU_EXIT_STOP);
+    assert_int_equal(a->pio.n, 1);
+    assert_int_equal(b->pio.n, 1);
+    assert_int_equal(a->pio.value[0], 0x0A);
+    assert_int_equal(b->pio.value[0], 0x0B);
+    teardown(&other);
+}
+
 #define KVM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -438,6 +463,7 @@ int main(void)
         KVM_TEST(test_vm_reset),
         KVM_TEST(test_ioeventfd),
         KVM_TEST(test_irqfd_and_msi),
+        KVM_TEST(test_two_vms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
