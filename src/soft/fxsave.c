@@ -54,6 +54,7 @@ int simd_op_fxrstor(struct soft_cpu *cpu, const struct soft_insn *in)
         soft_raise_gp(cpu, 0);
     uint8_t *fx = simd_fx(cpu);
     memcpy(fx, img, FX_ST);
+    simd_set16(cpu, FX_FCW, x87_fcw_value(simd_get16(cpu, FX_FCW)));
     fx[FX_FTW + 1] = 0;
     memset(fx + FX_MXCSR_MASK, 0, 4);
     if (in->osize != 8) {

@@ -215,6 +215,9 @@ uint16_t x87_host_push2(enum x87_push2 op, long double x, long double *top, long
                         uint16_t fcw);
 uint16_t x87_host_compare(bool unordered_ok, bool eflags_form, long double a, long double b,
                           uint64_t *eflags, uint16_t fcw);
+uint16_t x87_host_arith_mem(unsigned op, unsigned kind, long double *st0, const uint8_t *m,
+                            uint16_t fcw);
+uint16_t x87_host_compare_mem(unsigned kind, long double st0, const uint8_t *m, uint16_t fcw);
 uint16_t x87_host_load_f32(const uint8_t *m, long double *r, uint16_t fcw);
 uint16_t x87_host_load_f64(const uint8_t *m, long double *r, uint16_t fcw);
 uint16_t x87_host_const(unsigned which, long double *r, uint16_t fcw);
@@ -249,6 +252,13 @@ void x87_set_full_tag(struct soft_cpu *cpu, uint16_t ftw);
 void x87_reset(struct soft_cpu *cpu);
 /* FINCSTP/FDECSTP: TOP +/- 1 without tag changes. */
 void x87_incstp(struct soft_cpu *cpu, bool inc);
+/* Changes TOP while every physical register keeps its contents (rotates the ST-ordered slots). */
+void x87_set_top_keep_phys(struct soft_cpu *cpu, unsigned top);
+/* FCW as the hardware stores it: reserved bits 13..15 read 0, bit 6 reads 1. */
+static inline uint16_t x87_fcw_value(uint16_t v)
+{
+    return (uint16_t)((v & 0x1f3f) | 0x40);
+}
 void x87_free(struct soft_cpu *cpu, unsigned i);
 /* Sets/clears FSW bits. */
 void x87_set_cc(struct soft_cpu *cpu, uint16_t set, uint16_t clear);

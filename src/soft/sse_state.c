@@ -12,22 +12,6 @@ void simd_sse_check(struct soft_cpu *cpu)
         soft_raise(cpu, EXC_NM, 0, false);
 }
 
-/* FXSAVE keeps ST(i) in stack order; MMi is physical register i. Rotating the slots so that
- * TOP becomes 0 makes slot i = physical register i. */
-static void x87_rotate_to_top0(struct soft_cpu *cpu)
-{
-    uint16_t fsw = simd_get16(cpu, FX_FSW);
-    unsigned top = (fsw >> FSW_TOP_SHIFT) & 7;
-    if (!top)
-        return;
-    uint8_t tmp[128];
-    uint8_t *st = simd_fx(cpu) + FX_ST;
-    for (unsigned i = 0; i < 8; i++) /* ST(i) is physical register (top + i) & 7 */
-        memcpy(tmp + 16 * ((top + i) & 7), st + 16 * i, 16);
-    memcpy(st, tmp, 128);
-    simd_set16(cpu, FX_FSW, (uint16_t)(fsw & ~(7u << FSW_TOP_SHIFT)));
-}
-
 void simd_mmx_enter(struct soft_cpu *cpu)
 {
     if (cpu->cr0 & CR0_EM)
@@ -36,7 +20,7 @@ void simd_mmx_enter(struct soft_cpu *cpu)
         soft_raise(cpu, EXC_NM, 0, false);
     if (simd_get16(cpu, FX_FSW) & FSW_ES)
         soft_raise(cpu, EXC_MF, 0, false);
-    x87_rotate_to_top0(cpu);
+    x87_set_top_keep_phys(cpu, 0); /* MMi is physical register i */
     simd_fx(cpu)[FX_FTW] = 0xff;
 }
 

@@ -24,7 +24,7 @@ int x87_op_fninit(struct soft_cpu *cpu, const struct soft_insn *in)
 int x87_op_fldcw(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     x87_enter(cpu, in, true);
-    uint16_t fcw = (uint16_t)soft_op_get(cpu, in, 0);
+    uint16_t fcw = x87_fcw_value((uint16_t)soft_op_get(cpu, in, 0));
     simd_set16(cpu, FX_FCW, fcw);
     update_es(cpu);
     return 0;
@@ -92,7 +92,8 @@ static unsigned env_load(struct soft_cpu *cpu, const struct soft_insn *in, const
     uint64_t fip = 0, fdp = 0;
     memcpy(&fip, env + 3 * step, step);
     memcpy(&fdp, env + 5 * step, step);
-    simd_set16(cpu, FX_FCW, fcw);
+    x87_set_top_keep_phys(cpu, fsw >> FSW_TOP_SHIFT);
+    simd_set16(cpu, FX_FCW, x87_fcw_value(fcw));
     simd_set16(cpu, FX_FSW, fsw);
     x87_set_full_tag(cpu, ftw);
     memcpy(simd_fx(cpu) + FX_FIP, &fip, 8);

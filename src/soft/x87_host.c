@@ -300,3 +300,169 @@ uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *
                          : "t"(x), [gcw] "m"(gcw));
     return sw;
 }
+
+/* FADD..FDIVR and FCOM with a memory operand, run as the memory form on the host (the
+ * conversion and the operation then report their flags exactly as one instruction does).
+ * op: 0 add, 1 mul, 2 sub, 3 subr, 4 div, 5 divr; kind: 0 m32fp, 1 m64fp, 2 m16int, 3 m32int. */
+uint16_t x87_host_arith_mem(unsigned op, unsigned kind, long double *st0, const uint8_t *m,
+                            uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    long double v = *st0;
+    switch (op * 4 + kind) {
+    case 0:
+        __asm__ volatile(BEGIN "fadds %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 1:
+        __asm__ volatile(BEGIN "faddl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+        break;
+    case 2:
+        __asm__ volatile(BEGIN "fiadds %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[2])m), [gcw] "m"(gcw));
+        break;
+    case 3:
+        __asm__ volatile(BEGIN "fiaddl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 4:
+        __asm__ volatile(BEGIN "fmuls %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 5:
+        __asm__ volatile(BEGIN "fmull %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+        break;
+    case 6:
+        __asm__ volatile(BEGIN "fimuls %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[2])m), [gcw] "m"(gcw));
+        break;
+    case 7:
+        __asm__ volatile(BEGIN "fimull %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 8:
+        __asm__ volatile(BEGIN "fsubs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 9:
+        __asm__ volatile(BEGIN "fsubl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+        break;
+    case 10:
+        __asm__ volatile(BEGIN "fisubs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[2])m), [gcw] "m"(gcw));
+        break;
+    case 11:
+        __asm__ volatile(BEGIN "fisubl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 12:
+        __asm__ volatile(BEGIN "fsubrs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 13:
+        __asm__ volatile(BEGIN "fsubrl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+        break;
+    case 14:
+        __asm__ volatile(BEGIN "fisubrs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[2])m), [gcw] "m"(gcw));
+        break;
+    case 15:
+        __asm__ volatile(BEGIN "fisubrl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 16:
+        __asm__ volatile(BEGIN "fdivs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 17:
+        __asm__ volatile(BEGIN "fdivl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+        break;
+    case 18:
+        __asm__ volatile(BEGIN "fidivs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[2])m), [gcw] "m"(gcw));
+        break;
+    case 19:
+        __asm__ volatile(BEGIN "fidivl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 20:
+        __asm__ volatile(BEGIN "fdivrs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 21:
+        __asm__ volatile(BEGIN "fdivrl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+        break;
+    case 22:
+        __asm__ volatile(BEGIN "fidivrs %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[2])m), [gcw] "m"(gcw));
+        break;
+    case 23:
+        __asm__ volatile(BEGIN "fidivrl %[m]" END
+                         : "+t"(v), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    default:
+        break;
+    }
+    *st0 = v;
+    return sw;
+}
+
+uint16_t x87_host_compare_mem(unsigned kind, long double st0, const uint8_t *m, uint16_t fcw)
+{
+    uint16_t sw = 0, hcw, gcw = masked(fcw);
+    switch (kind) {
+    case 0:
+        __asm__ volatile(BEGIN "fcoms %[m]" END
+                         : [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(st0), [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    case 1:
+        __asm__ volatile(BEGIN "fcoml %[m]" END
+                         : [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(st0), [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw));
+        break;
+    case 2:
+        __asm__ volatile(BEGIN "ficoms %[m]" END
+                         : [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(st0), [m] "m"(*(const uint8_t(*)[2])m), [gcw] "m"(gcw));
+        break;
+    case 3:
+        __asm__ volatile(BEGIN "ficoml %[m]" END
+                         : [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "t"(st0), [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw));
+        break;
+    default:
+        break;
+    }
+    return sw;
+}

@@ -18,14 +18,15 @@ static bool unmasked_in(struct soft_cpu *cpu, uint16_t host_sw)
 
 /* Reads a memory operand of an x87 instruction as an extended value: m32fp/m64fp/m80fp, or
  * m16int/m32int/m64int when integer. Returns false if an unmasked exception stops it. */
-static bool read_mem_value(struct soft_cpu *cpu, const struct soft_insn *in, unsigned i,
-                           bool integer, long double *v)
+static bool read_mem_value_sw(struct soft_cpu *cpu, const struct soft_insn *in, unsigned i,
+                              bool integer, long double *v, uint16_t *load_sw)
 {
     uint8_t m[16];
     unsigned size = in->op[i].size;
     if (size != 2 && size != 4 && size != 8 && size != 10)
         soft_raise_ud(cpu);
     simd_read(cpu, in, i, m, size, false);
+    *load_sw = 0;
     if (integer) {
         uint64_t raw = 0;
         memcpy(&raw, m, size);
@@ -36,9 +37,31 @@ static bool read_mem_value(struct soft_cpu *cpu, const struct soft_insn *in, uns
         memcpy(v, m, 10);
         return true;
     }
-    uint16_t sw =
+    *load_sw =
         size == 4 ? x87_host_load_f32(m, v, fcw_of(cpu)) : x87_host_load_f64(m, v, fcw_of(cpu));
-    return x87_merge(cpu, sw, 0);
+    return !unmasked_in(cpu, *load_sw);
+}
+
+static bool read_mem_value(struct soft_cpu *cpu, const struct soft_insn *in, unsigned i,
+                           bool integer, long double *v)
+{
+    uint16_t sw;
+    bool ok = read_mem_value_sw(cpu, in, i, integer, v, &sw);
+    x87_merge(cpu, sw, 0);
+    return ok;
+}
+
+/* Reads the memory operand of an arithmetic/compare instruction for the host memory form:
+ * returns the x87_host_arith_mem kind (0 m32fp, 1 m64fp, 2 m16int, 3 m32int). */
+static unsigned mem_kind(struct soft_cpu *cpu, const struct soft_insn *in, unsigned i, bool integer,
+                         uint8_t *m)
+{
+    unsigned size = in->op[i].size;
+    unsigned kind = integer ? (size == 2 ? 2 : 3) : (size == 4 ? 0 : 1);
+    if ((integer && size != 2 && size != 4) || (!integer && size != 4 && size != 8))
+        soft_raise_ud(cpu);
+    simd_read(cpu, in, i, m, size, false);
+    return kind;
 }
 
 /* FLD m32fp/m64fp/m80fp, FLD ST(i). */
@@ -175,7 +198,7 @@ int x87_op_fbstp(struct soft_cpu *cpu, const struct soft_insn *in)
         m[9] = neg ? 0x80 : 0;
     }
     simd_write(cpu, in, 0, m, 10, false);
-    x87_merge(cpu, sw & FSW_PE, FSW_C1);
+    x87_merge(cpu, sw & (FSW_PE | FSW_C1), FSW_C1);
     x87_pop(cpu);
     return 0;
 }
@@ -195,31 +218,31 @@ int x87_op_arith(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned d;
     x87_enter(cpu, in, true);
     if (in->op[0].kind == OPK_MEM) {
-        d = 0;
-        if (!read_mem_value(cpu, in, 0, in->aux & 0x20, &sv))
+        uint8_t m[16];
+        unsigned kind = mem_kind(cpu, in, 0, in->aux & 0x20, m);
+        if (!x87_read(cpu, 0, &dv, &um)) {
+            if (!um)
+                x87_set(cpu, 0, dv);
             return 0;
-    } else {
-        d = in->op[0].kind == OPK_ST ? in->op[0].reg : 1;
-        unsigned s = in->nops >= 2 && in->op[1].kind == OPK_ST ? in->op[1].reg : 0;
-        bool ok = x87_read(cpu, s, &sv, &um);
-        if (!ok) {
-            if (um)
-                return 0;
-            x87_set(cpu, d, x87_indefinite());
-            goto done;
         }
-    }
-    if (!x87_read(cpu, d, &dv, &um)) {
-        if (!um)
-            x87_set(cpu, d, x87_indefinite());
-        goto done;
-    }
-    long double a = rev ? sv : dv, b = rev ? dv : sv;
-    uint16_t sw = x87_host_binary(ops[op], &a, b, fcw_of(cpu));
-    if (!x87_merge(cpu, sw, FSW_C1))
+        uint16_t sw = x87_host_arith_mem(op, kind, &dv, m, fcw_of(cpu));
+        if (x87_merge(cpu, sw, FSW_C1))
+            x87_set(cpu, 0, dv);
         return 0;
-    x87_set(cpu, d, a);
-done:
+    }
+    d = in->op[0].kind == OPK_ST ? in->op[0].reg : 1;
+    unsigned s = in->nops >= 2 && in->op[1].kind == OPK_ST ? in->op[1].reg : 0;
+    if (!x87_read(cpu, s, &sv, &um) || !x87_read(cpu, d, &dv, &um)) {
+        if (um)
+            return 0;
+        x87_set(cpu, d, x87_indefinite());
+    } else {
+        long double a = rev ? sv : dv, b = rev ? dv : sv;
+        uint16_t sw = x87_host_binary(ops[op], &a, b, fcw_of(cpu));
+        if (!x87_merge(cpu, sw, FSW_C1))
+            return 0;
+        x87_set(cpu, d, a);
+    }
     if (in->aux & 0x10)
         x87_pop(cpu);
     return 0;
@@ -231,27 +254,30 @@ int x87_op_compare(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     long double a, b = 0.0L;
     bool um;
+    uint16_t sw = 0;
     x87_enter(cpu, in, true);
     bool ok = x87_read(cpu, 0, &a, &um);
-    if (!(in->aux & 0x10)) {
-        if (in->nops >= 1 && in->op[0].kind == OPK_MEM) {
-            if (!read_mem_value(cpu, in, 0, in->aux & 8, &b))
-                return 0;
-        } else {
+    if (in->nops >= 1 && in->op[0].kind == OPK_MEM) {
+        uint8_t m[16];
+        unsigned kind = mem_kind(cpu, in, 0, in->aux & 8, m);
+        if (ok)
+            sw = x87_host_compare_mem(kind, a, m, fcw_of(cpu));
+    } else {
+        if (!(in->aux & 0x10)) {
             unsigned s =
                 in->nops >= 1 && in->op[in->nops - 1].kind == OPK_ST ? in->op[in->nops - 1].reg : 1;
             if (ok)
                 ok = x87_read(cpu, s, &b, &um);
         }
+        if (ok)
+            sw = x87_host_compare(in->aux & 4, false, a, b, NULL, fcw_of(cpu));
     }
     if (!ok) {
         if (um)
             return 0;
         x87_set_cc(cpu, FSW_C0 | FSW_C2 | FSW_C3, FSW_C1);
-    } else {
-        uint16_t sw = x87_host_compare(in->aux & 4, false, a, b, NULL, fcw_of(cpu));
-        if (!x87_merge(cpu, sw, FSW_CC))
-            return 0;
+    } else if (!x87_merge(cpu, sw, FSW_CC)) {
+        return 0;
     }
     for (unsigned i = 0; i < (in->aux & 3u); i++)
         x87_pop(cpu);
@@ -389,12 +415,13 @@ int x87_op_push2(struct soft_cpu *cpu, const struct soft_insn *in)
         return 0;
     }
     uint16_t sw = x87_host_push2((enum x87_push2)in->aux, x, &top, &below, fcw_of(cpu));
-    if (!x87_merge(cpu, sw, FSW_C1 | FSW_C2))
+    if (unmasked_in(cpu, sw) || (in->aux != X87_Q_XTRACT && (sw & FSW_C2))) {
+        x87_merge(cpu, sw, FSW_C1 | FSW_C2);
         return 0;
-    if (in->aux != X87_Q_XTRACT && (sw & FSW_C2))
-        return 0;
+    }
     x87_set(cpu, 0, below);
     x87_push(cpu, top);
+    x87_merge(cpu, sw, FSW_C1 | FSW_C2);
     return 0;
 }
 

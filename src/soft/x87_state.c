@@ -175,8 +175,15 @@ void x87_set_full_tag(struct soft_cpu *cpu, uint16_t ftw)
     simd_fx(cpu)[FX_FTW] = abridged;
 }
 
+void x87_set_top_keep_phys(struct soft_cpu *cpu, unsigned top)
+{
+    while (x87_top(cpu) != (top & 7))
+        x87_incstp(cpu, true);
+}
+
 void x87_reset(struct soft_cpu *cpu)
 {
+    x87_set_top_keep_phys(cpu, 0);
     simd_set16(cpu, FX_FCW, 0x37f);
     simd_set16(cpu, FX_FSW, 0);
     simd_fx(cpu)[FX_FTW] = 0;

@@ -13,7 +13,7 @@
 
 #include "dual.h"
 
-enum input_kind { IN_INT, IN_F32, IN_F64, IN_GPR, IN_MXCSRVAL };
+enum input_kind { IN_INT, IN_F32, IN_F64, IN_GPR, IN_MXCSRVAL, IN_X87 };
 
 #define SSE_PROLOGUE                                                                               \
     "xor %eax, %eax\nxor %ecx, %ecx\nxor %edx, %edx\nldmxcsr 128(%rdi)\n"                          \
@@ -30,11 +30,26 @@ enum input_kind { IN_INT, IN_F32, IN_F64, IN_GPR, IN_MXCSRVAL };
     SSE_EPILOGUE "movq %mm0, 320(%rdi)\nmovq %mm1, 328(%rdi)\nfnstsw 336(%rdi)\n"                  \
                  "fnstenv 416(%rdi)\nemms\n"
 
+/* Every physical register is zeroed first: FNSAVE shows empty registers' contents too. */
+#define X87_PROLOGUE                                                                               \
+    "xor %eax, %eax\nxor %ecx, %ecx\nxor %edx, %edx\nfninit\n"                                     \
+    "fldz\nfldz\nfldz\nfldz\nfldz\nfldz\nfldz\nfldz\nfninit\nfldcw 132(%rdi)\n"                    \
+    "fldt 192(%rdi)\nfldt 176(%rdi)\nfldt 160(%rdi)\nfldt 144(%rdi)\n"
+/* FIP, FCS/FOP, FDP and FDS of the FNSAVE image are host addresses natively: cleared. */
+#define X87_EPILOGUE                                                                               \
+    "\nmov %rax, 352(%rdi)\nmov %rcx, 360(%rdi)\nmov %rdx, 368(%rdi)\n"                            \
+    "pushfq\npop %rax\nand $0x8d5, %eax\nmov %rax, 344(%rdi)\nfnstsw 336(%rdi)\n"                  \
+    "movdqu 208(%rdi), %xmm3\nmovdqu %xmm3, 256(%rdi)\nmovdqu 224(%rdi), %xmm3\n"                  \
+    "movdqu %xmm3, 272(%rdi)\nfnsave 384(%rdi)\nmovl $0, 396(%rdi)\nmovl $0, 400(%rdi)\n"          \
+    "movl $0, 404(%rdi)\nmovl $0, 408(%rdi)\n"
+
 #define CASE_SSE(id, fam, kind, body) SNIPPET(case_##id, SSE_PROLOGUE body SSE_EPILOGUE "hlt");
+#define CASE_X87(id, fam, kind, body) SNIPPET(case_##id, X87_PROLOGUE body X87_EPILOGUE "hlt");
 #define CASE_MMX(id, fam, kind, body) SNIPPET(case_##id, MMX_PROLOGUE body MMX_EPILOGUE "hlt");
 #include "cases.inc"
 #undef CASE_SSE
 #undef CASE_MMX
+#undef CASE_X87
 
 struct simd_case {
     const char *family;
@@ -45,6 +60,7 @@ struct simd_case {
 
 #define CASE_SSE(id, fam, kind, body) {fam, kind, body, case_##id, case_##id##_end},
 #define CASE_MMX(id, fam, kind, body) {fam, kind, body, case_##id, case_##id##_end},
+#define CASE_X87(id, fam, kind, body) {fam, kind, body, case_##id, case_##id##_end},
 static const struct simd_case cases[] = {
 #include "cases.inc"
 };
@@ -87,6 +103,55 @@ static void fill_lanes(uint8_t *p, unsigned len, enum input_kind kind, uint64_t 
     }
 }
 
+/* 80-bit edge values: sign/exponent, significand. */
+static const struct {
+    uint16_t se;
+    uint64_t m;
+} x87_edges[] = {
+    {0x0000, 0},                         /* +0 */
+    {0x8000, 0},                         /* -0 */
+    {0x3fff, 0x8000000000000000ULL},     /* 1 */
+    {0xbfff, 0x8000000000000000ULL},     /* -1 */
+    {0x4000, 0xc90fdaa22168c235ULL},     /* pi */
+    {0x7fff, 0x8000000000000000ULL},     /* +inf */
+    {0xffff, 0x8000000000000000ULL},     /* -inf */
+    {0x7fff, 0xc000000000000000ULL},     /* QNaN */
+    {0xffff, 0xc000000000000000ULL},     /* indefinite */
+    {0x7fff, 0x8000000000000001ULL},     /* SNaN */
+    {0x0000, 0x0000000000000001ULL},     /* denormal */
+    {0x0000, 0x8000000000000000ULL},     /* pseudo-denormal */
+    {0x3fff, 0x4000000000000000ULL},     /* unnormal (unsupported) */
+    {0x403e, 0x8000000000000000ULL},     /* 2^63 */
+    {0xc03e, 0x8000000000000000ULL},     /* -2^63 */
+    {0x401d, 0xffffffff00000000ULL},     /* 2^31 - 1 */
+    {0x3ffe, 0x8000000000000000ULL},     /* 0.5 */
+    {0x4000, 0xa000000000000000ULL},     /* 2.5 */
+    {0x7ffe, 0xffffffffffffffffULL},     /* max */
+    {0x0001, 0x8000000000000000ULL},     /* min normal */
+    {0x4046, 0xde0b6b3a763ffff0ULL},     /* ~1e21 */
+    {0x3c01, 0x8000000000000000ULL},     /* tiny for double */
+    {0x4007, 0x8000000000000000ULL},     /* 256 */
+    {0x4035, 0xde0b6b3a7640000ULL << 4}, /* ~1e17 */
+};
+
+static void fill_x87(uint8_t *p, uint64_t *rs)
+{
+    uint64_t r = dual_rand(rs);
+    uint16_t se;
+    uint64_t m;
+    if (r & 3) {
+        unsigned i = (unsigned)((r >> 8) % (sizeof(x87_edges) / sizeof(x87_edges[0])));
+        se = x87_edges[i].se;
+        m = x87_edges[i].m;
+    } else {
+        /* random normal number of moderate exponent */
+        se = (uint16_t)((r >> 16) & 0x8000) | (uint16_t)(0x3fff - 70 + ((r >> 20) % 140));
+        m = dual_rand(rs) | (1ULL << 63);
+    }
+    memcpy(p, &m, 8);
+    memcpy(p + 8, &se, 2);
+}
+
 static void make_input(uint8_t *in, enum input_kind kind, unsigned iter, uint64_t *rs)
 {
     memset(in, 0, DUAL_BLOCK);
@@ -106,6 +171,21 @@ static void make_input(uint8_t *in, enum input_kind kind, unsigned iter, uint64_
             INT64_MAX, INT64_MIN, 16777217, 9007199254740993LL, -16777217};
         int64_t v = (r & 16) ? gprs[(r >> 8) % 10] : (int64_t)dual_rand(rs);
         memcpy(in + 176, &v, 8);
+    }
+    if (kind == IN_X87) {
+        for (unsigned i = 0; i < 4; i++)
+            fill_x87(in + DUAL_MEM + 16 * i, rs);
+        /* FCW: exceptions masked, rounding and precision control varied. */
+        uint16_t fcw = 0x037f;
+        if (iter >= 4)
+            fcw = (uint16_t)(0x007f | ((r >> 8) & 3) << 10 | (((r >> 10) & 1) ? 0x200 : 0x300));
+        if (iter % 8 == 7)
+            fcw = (uint16_t)(fcw & ~0x300); /* single precision */
+        memcpy(in + DUAL_FCW, &fcw, 2);
+        /* m32/m64/integer operands at 240/248 (and the FLDCW value: a valid masked FCW) */
+        fill_lanes(in + 240, 16, (r & 32) ? IN_F32 : (r & 64) ? IN_F64 : IN_INT, rs);
+        if ((r & 0x180) == 0x180)
+            memcpy(in + 240, &fcw, 2);
     }
     if (kind == IN_MXCSRVAL) {
         uint32_t v = (uint32_t)(dual_rand(rs) & 0xffc0) | 0x1f80;
