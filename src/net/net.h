@@ -18,8 +18,9 @@ struct net_backend;
 
 /* A received frame for the guest: called on the backend's thread (the event-loop thread for
  * tap, the slirp thread for user networking). Frames start with a vnet header if the backend
- * has vnet_hdr. The callee copies the data before returning. */
-typedef void (*net_rx_fn)(void *opaque, const uint8_t *frame, size_t len);
+ * has vnet_hdr. The callee copies the data before returning. Returns false if the guest had
+ * no buffer: a backend with rx_ready keeps the frame and offers it again after rx_ready. */
+typedef bool (*net_rx_fn)(void *opaque, const uint8_t *frame, size_t len);
 
 struct net_backend_ops {
     const char *name;
@@ -27,6 +28,9 @@ struct net_backend_ops {
     int (*start)(struct net_backend *be, struct event_loop *loop);
     /* Sends one frame from the guest (never blocks; may drop). Any thread. 0 or -errno. */
     int (*send)(struct net_backend *be, const struct iovec *iov, int iovcnt);
+    /* The guest posted receive buffers: resume delivery of a held frame. Any thread, any locks
+     * (it only signals the backend's thread). NULL: frames without a buffer are dropped. */
+    void (*rx_ready)(struct net_backend *be);
     /* Tell the host whether the guest accepts partially checksummed frames (tap only). */
     int (*set_offload)(struct net_backend *be, bool guest_csum);
     void (*destroy)(struct net_backend *be);

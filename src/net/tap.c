@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -22,37 +23,92 @@
 struct tap_backend {
     struct net_backend be;
     int fd;
+    int resume_fd; /* eventfd: the guest posted receive buffers */
     char ifname[IFNAMSIZ];
     struct event_loop *loop;
+    bool reading;    /* fd is watched; false while a frame waits for the guest */
+    size_t held_len; /* a frame in buf the guest had no buffer for */
     uint8_t buf[TAP_FRAME_MAX];
 };
+
+static void set_reading(struct tap_backend *t, bool on);
+
+/* Offers the frame in buf; if the guest has no buffer, holds it and stops reading (the
+ * kernel queues, then drops, further frames: backpressure instead of loss here). */
+static bool deliver(struct tap_backend *t, size_t len)
+{
+    if (!t->be.rx || t->be.rx(t->be.rx_opaque, t->buf, len)) {
+        t->held_len = 0;
+        return true;
+    }
+    t->held_len = len;
+    set_reading(t, false);
+    return false;
+}
 
 static void tap_readable(void *opaque, uint32_t events)
 {
     struct tap_backend *t = opaque;
-    for (int i = 0; i < TAP_READS_PER_WAKEUP; i++) {
+    for (int i = 0; i < TAP_READS_PER_WAKEUP && !t->held_len; i++) {
         ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR)
                 log_warn("tap %s: read: %s", t->ifname, strerror(errno));
             return;
         }
-        if ((size_t)n <= NET_VNET_HDR_SIZE)
-            continue;
-        if (t->be.rx)
-            t->be.rx(t->be.rx_opaque, t->buf, (size_t)n);
+        if ((size_t)n > NET_VNET_HDR_SIZE)
+            deliver(t, (size_t)n);
     }
+}
+
+static void set_reading(struct tap_backend *t, bool on)
+{
+    if (!t->loop || on == t->reading)
+        return;
+    int rc = on ? event_loop_add(t->loop, t->fd, EPOLLIN, tap_readable, t)
+                : event_loop_del(t->loop, t->fd);
+    if (rc < 0) {
+        log_warn("tap %s: cannot %s the device: %d", t->ifname, on ? "watch" : "unwatch", rc);
+        return;
+    }
+    t->reading = on;
+}
+
+/* Event-loop thread: the guest has buffers again. */
+static void tap_resume(void *opaque, uint32_t events)
+{
+    struct tap_backend *t = opaque;
+    uint64_t v;
+    if (read(t->resume_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        log_debug("tap %s: resume read: %s", t->ifname, strerror(errno));
+    if (t->held_len && !deliver(t, t->held_len))
+        return;
+    set_reading(t, true);
+}
+
+static void tap_rx_ready(struct net_backend *be)
+{
+    struct tap_backend *t = (struct tap_backend *)be;
+    uint64_t one = 1;
+    if (write(t->resume_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_debug("tap %s: resume write: %s", t->ifname, strerror(errno));
 }
 
 static int tap_start(struct net_backend *be, struct event_loop *loop)
 {
     struct tap_backend *t = (struct tap_backend *)be;
-    int rc = event_loop_add(loop, t->fd, EPOLLIN, tap_readable, t);
+    int rc = event_loop_add(loop, t->resume_fd, EPOLLIN, tap_resume, t);
     if (rc < 0) {
-        log_error("tap %s: cannot watch the device: %d", t->ifname, rc);
+        log_error("tap %s: cannot watch its resume eventfd: %d", t->ifname, rc);
         return rc;
     }
     t->loop = loop;
+    set_reading(t, true);
+    if (!t->reading) {
+        event_loop_del(loop, t->resume_fd);
+        t->loop = NULL;
+        return -EIO;
+    }
     return 0;
 }
 
@@ -85,8 +141,11 @@ static int tap_set_offload(struct net_backend *be, bool guest_csum)
 static void tap_destroy(struct net_backend *be)
 {
     struct tap_backend *t = (struct tap_backend *)be;
-    if (t->loop)
-        event_loop_del(t->loop, t->fd);
+    if (t->loop) {
+        set_reading(t, false);
+        event_loop_del(t->loop, t->resume_fd);
+    }
+    close(t->resume_fd);
     close(t->fd);
     free(t);
 }
@@ -95,6 +154,7 @@ static const struct net_backend_ops tap_ops = {
     .name = "tap",
     .start = tap_start,
     .send = tap_send,
+    .rx_ready = tap_rx_ready,
     .set_offload = tap_set_offload,
     .destroy = tap_destroy,
 };
@@ -140,6 +200,14 @@ int net_tap_open(const char *ifname, struct net_backend **out)
     if (!t) {
         close(fd);
         return -ENOMEM;
+    }
+    t->resume_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->resume_fd < 0) {
+        int e = errno;
+        log_error("tap %s: eventfd: %s", ifname, strerror(e));
+        close(fd);
+        free(t);
+        return -e;
     }
     t->be.ops = &tap_ops;
     t->be.vnet_hdr = true;

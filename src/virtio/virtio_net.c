@@ -126,23 +126,33 @@ static void net_tx(struct virtio_net *net)
 
 static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
+    struct virtio_net *net = vdev->opaque;
     if (q == NET_TX)
-        net_tx(vdev->opaque);
-    /* receiveq: new buffers are used when the next frame arrives. */
+        net_tx(net);
+    else if (net->be->ops->rx_ready)
+        net->be->ops->rx_ready(net->be); /* new receive buffers: release a held frame */
 }
 
-/* A frame from the backend (its thread). */
-static void net_rx(void *opaque, const uint8_t *frame, size_t len)
+/* A frame from the backend (its thread). False: no buffer yet, the backend may hold it. */
+static bool net_rx(void *opaque, const uint8_t *frame, size_t len)
 {
     struct virtio_net *net = opaque;
     struct virtio_dev *vdev = &net->vdev;
     struct virtq_elem *e = &net->rx_elem;
     pthread_mutex_lock(&vdev->lock);
-    /* XXX: no backpressure to the backend; without a buffer the frame is lost (TCP recovers). */
-    if (!virtio_driver_ok(vdev) || virtio_pop(vdev, NET_RX, e) <= 0) {
-        net->rx_dropped++;
+    if (!virtio_driver_ok(vdev)) {
+        net->rx_dropped++; /* no driver: nobody to hold it for */
         pthread_mutex_unlock(&vdev->lock);
-        return;
+        return true;
+    }
+    int rc = virtio_pop(vdev, NET_RX, e);
+    if (rc <= 0) {
+        /* XXX: slirp has no rx_ready: its frames are dropped here (TCP recovers). */
+        bool drop = rc < 0 || !net->be->ops->rx_ready;
+        if (drop)
+            net->rx_dropped++;
+        pthread_mutex_unlock(&vdev->lock);
+        return drop;
     }
     uint8_t hdr[NET_VNET_HDR_SIZE] = {0};
     const uint8_t *payload = frame;
@@ -168,6 +178,7 @@ static void net_rx(void *opaque, const uint8_t *frame, size_t len)
     virtq_push(&vdev->queues[NET_RX].vq, e->head, written);
     virtio_notify_queue(vdev, NET_RX);
     pthread_mutex_unlock(&vdev->lock);
+    return true;
 }
 
 static bool net_features_ok(struct virtio_dev *vdev, uint64_t f)

@@ -29,7 +29,7 @@ struct rx_log {
     unsigned tcp_to_guest;
 };
 
-static void record(void *opaque, const uint8_t *f, size_t len)
+static bool record(void *opaque, const uint8_t *f, size_t len)
 {
     struct rx_log *l = opaque;
     pthread_mutex_lock(&l->lock);
@@ -47,6 +47,7 @@ static void record(void *opaque, const uint8_t *f, size_t len)
     if (len >= 34 && f[12] == 0x08 && f[13] == 0 && f[23] == 6 && memcmp(f + 30, guest_ip, 4) == 0)
         l->tcp_to_guest++;
     pthread_mutex_unlock(&l->lock);
+    return true;
 }
 
 static int wait_for(struct rx_log *l, int *flag_or_null, unsigned *count_or_null)
