@@ -54,15 +54,9 @@ static void run_native(struct dual *d, const uint8_t *code, size_t len)
     __asm__ volatile("fninit\n\tfldcw %0\n\tldmxcsr %1" : : "m"(fcw), "m"(mxcsr));
 }
 
-static enum soft_exit run_soft(struct dual *d, const uint8_t *code, const uint8_t *end,
-                               const uint8_t *input, uint8_t *out)
+/* Power-on x87/SSE state, as a fresh host thread has (FCW 0x37f, MXCSR 0x1f80). */
+static void reset_ext(struct harness *h)
 {
-    struct harness *h = &d->h;
-    harness_load(h, code, end);
-    assert_int_equal(guest_mem_write(&h->gm, DUAL_GUEST_VA, input, DUAL_BLOCK), 0);
-    h->st.gpr[GPR_RDI] = DUAL_GUEST_VA;
-    assert_int_equal(soft_cpu_set_state(h->cpu, &h->st), 0);
-    /* Power-on x87/SSE state, as a fresh host thread has (FCW 0x37f, MXCSR 0x1f80). */
     struct soft_ext_state ext;
     soft_cpu_get_ext_state(h->cpu, &ext);
     memset(ext.fpu.fxsave, 0, sizeof(ext.fpu.fxsave));
@@ -71,6 +65,17 @@ static enum soft_exit run_soft(struct dual *d, const uint8_t *code, const uint8_
     uint32_t mx = 0x1f80;
     memcpy(ext.fpu.fxsave + 24, &mx, 4);
     assert_int_equal(soft_cpu_set_ext_state(h->cpu, &ext), 0);
+}
+
+static enum soft_exit run_soft(struct dual *d, const uint8_t *code, const uint8_t *end,
+                               const uint8_t *input, uint8_t *out)
+{
+    struct harness *h = &d->h;
+    harness_load(h, code, end);
+    assert_int_equal(guest_mem_write(&h->gm, DUAL_GUEST_VA, input, DUAL_BLOCK), 0);
+    h->st.gpr[GPR_RDI] = DUAL_GUEST_VA;
+    assert_int_equal(soft_cpu_set_state(h->cpu, &h->st), 0);
+    reset_ext(h);
     enum soft_exit e = harness_run(h, 100000);
     assert_int_equal(guest_mem_read(&h->gm, DUAL_GUEST_VA, out, DUAL_BLOCK), 0);
     return e;
@@ -126,6 +131,7 @@ enum soft_exit dual_soft_only(struct dual *d, const uint8_t *code, const uint8_t
     h->st.cr0 = (h->st.cr0 | cr0_set) & ~cr0_clear;
     h->st.cr4 &= ~cr4_clear;
     assert_int_equal(soft_cpu_set_state(h->cpu, &h->st), 0);
+    reset_ext(h);
     enum soft_exit e = harness_run(h, 100000);
     *vector = -1;
     if (e == SOFT_EXIT_EXCEPTION) {
