@@ -331,8 +331,7 @@ static void test_event_idx(void **state)
 static void test_event_idx_empty_pop_publishes(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(virtq_activate(&f->vq, QSZ, f->r.desc, f->r.avail, f->r.used, true, false),
-                     0);
+    assert_int_equal(virtq_activate(&f->vq, QSZ, f->r.desc, f->r.avail, f->r.used, true, false), 0);
     uint16_t junk = 77;
     guest_mem_write(&f->gm, f->r.used + 4 + 8 * QSZ, &junk, 2);
     assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
