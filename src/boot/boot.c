@@ -13,17 +13,11 @@
 
 #include "boot/elf_loader.h"
 #include "boot/flat_loader.h"
+#include "boot/linux/linux_boot.h"
 #include "boot/long_mode.h"
 #include "core/memmap.h"
 #include "core/vm.h"
 #include "util/log.h"
-
-#if __has_include("boot/linux/linux_boot.h")
-#include "boot/linux/linux_boot.h"
-#define HAVE_LINUX_LOADER 1
-#else
-#define HAVE_LINUX_LOADER 0
-#endif
 
 #define BZIMAGE_MAGIC_OFFSET 0x202
 #define BZIMAGE_MAGIC        "HdrS"
@@ -138,13 +132,7 @@ int boot_load_kernel(struct vm *vm, const char *path, const char *initrd, const 
         return rc;
     if (!elf_loader_is_elf(img, size) && is_bzimage(img, size)) {
         free(img);
-#if HAVE_LINUX_LOADER
         return linux_boot_load(vm, path, initrd, cmdline);
-#else
-        log_error("kernel %s: Linux bzImage, but this ember was built without the Linux loader",
-                  path);
-        return -ENOEXEC;
-#endif
     }
     rc = load_simple(vm, path, img, size, initrd, cmdline);
     free(img);
