@@ -103,6 +103,7 @@ void gen_begin(struct gen *g, struct diff_case *c)
     c->index = index;
     g->c = c;
     g->reserved = 0;
+    g->written = 0;
     g->fail = false;
     g->done = false;
     for (int i = 0; i < 16; i++)
@@ -162,10 +163,44 @@ unsigned gen_free_reg(struct gen *g, uint16_t avoid)
 
 void gen_reserve(struct gen *g, unsigned reg, uint64_t value)
 {
-    if (g->reserved & (1u << reg)) /* already holds a pointer or count: try another case */
+    /* already holds a pointer or count, or was overwritten: try another case */
+    if ((g->reserved | g->written) & (1u << reg))
         g->fail = true;
     g->reserved |= (uint16_t)(1u << reg);
     g->c->in.gpr[reg] = value;
+}
+
+bool gen_reg_known(const struct gen *g, unsigned reg)
+{
+    return !(g->written & (1u << reg));
+}
+
+/* Records the GPRs the instruction at code[off..] writes (explicit and implicit operands). */
+static void note_writes(struct gen *g, unsigned off)
+{
+    ZydisDecoder dec;
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    struct diff_case *c = g->c;
+    if (!ZYAN_SUCCESS(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+        return;
+    while (off < c->code_len) {
+        if (!ZYAN_SUCCESS(
+                ZydisDecoderDecodeFull(&dec, c->code + off, c->code_len - off, &in, ops))) {
+            g->written = 0xffff; /* unknown: assume everything */
+            return;
+        }
+        for (unsigned i = 0; i < in.operand_count; i++) {
+            if (ops[i].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+                !(ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+                continue;
+            ZydisRegister big =
+                ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[i].reg.value);
+            if (ZydisRegisterGetClass(big) == ZYDIS_REGCLASS_GPR64)
+                g->written |= (uint16_t)(1u << ZydisRegisterGetId(big));
+        }
+        off += in.length;
+    }
 }
 
 unsigned gen_size(struct gen *g, unsigned mask)
@@ -216,7 +251,13 @@ void gen_op_mem(struct gen *g, ZydisEncoderOperand *op, unsigned size, unsigned 
     op->mem.base = ZYDIS_REGISTER_NONE;
     op->mem.index = ZYDIS_REGISTER_NONE;
     op->mem.scale = 0;
-    switch (rng_below(g->rng, 6)) {
+    unsigned form = (unsigned)rng_below(g->rng, 6);
+    /* Register-based forms need registers whose values are still the initial ones. */
+    if ((form == 2 && !gen_reg_known(g, R_SP)) ||
+        (form >= 3 && !gen_reg_known(g, (unsigned)g->ptr_reg)) ||
+        (form == 3 && !gen_reg_known(g, (unsigned)g->idx_reg)))
+        form = (unsigned)rng_below(g->rng, 2);
+    switch (form) {
     case 0: /* RIP-relative (absolute target for the encoder) */
         op->mem.base = ZYDIS_REGISTER_RIP;
         op->mem.displacement = (ZyanI64)target;
@@ -278,6 +319,7 @@ void gen_emit(struct gen *g, ZydisEncoderRequest *rq, uint64_t flags_undef)
     }
     memcpy(c->code + c->code_len, buf, len);
     c->code_len = (uint16_t)(c->code_len + len);
+    note_writes(g, c->code_len - (unsigned)len);
     c->flags_undef |= flags_undef;
     if (!c->mnemonic[0])
         snprintf(c->mnemonic, sizeof c->mnemonic, "%s", ZydisMnemonicGetString(rq->mnemonic));
@@ -292,6 +334,7 @@ void gen_bytes(struct gen *g, const uint8_t *b, unsigned n)
     }
     memcpy(c->code + c->code_len, b, n);
     c->code_len = (uint16_t)(c->code_len + n);
+    note_writes(g, c->code_len - n);
 }
 
 bool gen_finish(struct gen *g)

@@ -38,6 +38,7 @@ struct gen {
     int idx_reg;       /* index register of memory operands: a small value */
     bool fail;         /* encoding failed: the case is discarded and generated again */
     bool done;         /* no further instruction may be appended (undefined state) */
+    uint16_t written;  /* GPRs written by the instructions emitted so far (decoded) */
 };
 
 /* GPR numbers (enum cpu_gpr order). */
@@ -65,7 +66,11 @@ void gen_begin(struct gen *g, struct diff_case *c);
 ZydisRegister gen_gpr(unsigned num, unsigned size, bool high);
 /* A random GPR that is neither RSP nor reserved (nor in avoid). */
 unsigned gen_free_reg(struct gen *g, uint16_t avoid);
+/* Fixes the initial value of reg for the rest of the case. Fails the case (g->fail) if reg is
+ * already reserved or was written by an earlier instruction (its value would not be known). */
 void gen_reserve(struct gen *g, unsigned reg, uint64_t value);
+/* Is the initial value of reg still what the register holds (not written so far)? */
+bool gen_reg_known(const struct gen *g, unsigned reg);
 /* Random operand size from the mask (bit 0: 1 byte, 1: 2, 2: 4, 3: 8). */
 unsigned gen_size(struct gen *g, unsigned mask);
 

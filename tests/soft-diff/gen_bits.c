@@ -56,11 +56,13 @@ static void gen_scan(struct gen *g, const ZydisMnemonic *ops, unsigned nops, uns
     ZydisEncoderRequest rq;
     gen_req(&rq, m, 2);
     unsigned d = gen_free_reg(g, 0);
-    gen_reserve(g, d, g->c->in.gpr[d]);
     gen_op_reg(&rq.operands[0], gen_gpr(d, size, false));
     int s = gen_op_rm(g, &rq.operands[1], size);
     uint64_t src = s >= 0 ? g->c->in.gpr[s] : gen_win_get(g, gen_mem_ea(g, &rq.operands[1]), size);
-    if ((src & mask_of(size)) == 0 &&
+    /* A source written earlier in the snippet (or memory: mixed sequences may store to it) may
+     * be zero: then the destination counts as undefined. */
+    bool unknown = (s >= 0 && !gen_reg_known(g, (unsigned)s)) || (s < 0 && g->c->code_len);
+    if (((src & mask_of(size)) == 0 || unknown) &&
         (m == ZYDIS_MNEMONIC_BSF || m == ZYDIS_MNEMONIC_BSR)) /* destination undefined */
         g->c->gpr_undef |= (uint16_t)(1u << d);
     gen_emit(g, &rq, undef_flags(m));

@@ -244,8 +244,9 @@ static void gen_stack(struct gen *g)
             gen_name(g, w16 ? "pushfw" : "pushfq");
             break;
         }
-        case 5: { /* popf of a sane image at the initial stack top */
-            if (i != 0)
+        case 5: { /* popf of a sane image at the initial stack top: first in the snippet only,
+                   * so neither RSP nor the stack memory has changed (TF/AC must stay clear) */
+            if (g->c->code_len != 0)
                 break;
             gen_win_put(g, sp, sane_flags_image(g), w16 ? 2 : 8);
             uint8_t b[2] = {0x66, 0x9d};

@@ -222,8 +222,9 @@ static void gen_x87_move(struct gen *g)
         case 6:
             emit0(g, rng_chance(g->rng, 50) ? ZYDIS_MNEMONIC_FINCSTP : ZYDIS_MNEMONIC_FDECSTP);
             break;
-        case 7:
+        case 7: /* FFREE: "C0, C1, C2, C3 undefined" */
             emit_st(g, ZYDIS_MNEMONIC_FFREE, j, 0, 1);
+            g->c->fsw_undef |= 0x0200;
             break;
         default: { /* FCMOVcc on the random initial flags */
             static const ZydisMnemonic cm[] = {ZYDIS_MNEMONIC_FCMOVB,   ZYDIS_MNEMONIC_FCMOVE,
