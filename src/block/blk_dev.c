@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "block/blk_driver.h"
+#include "block/qcow2.h"
 
 #define BLK_RING_ENTRIES 64
 
@@ -68,16 +69,41 @@ static void complete(struct blk_dev *dev, struct blk_request *req)
         ;
 }
 
-/* Runs up to BLK_BATCH_REQS consecutive reads with their data transfers in flight together,
- * then completes them in order. Returns the first request after the batch. */
-static struct blk_request *run_read_batch(struct blk_dev *dev, struct blk_request *first)
+/* Granularity at which two batched writes are considered to overlap: the qcow2 cluster (their
+ * copy-on-write and allocation work on whole clusters), or a sector for raw images. */
+static uint64_t overlap_unit(struct blk_dev *dev)
+{
+    struct qcow2 *q = qcow2_from_image(dev->img);
+    return q ? q->cluster_size : BLK_SECTOR_SIZE;
+}
+
+static bool overlaps_batch(struct blk_request *first, struct blk_request *end,
+                           struct blk_request *req, uint64_t unit)
+{
+    uint64_t s = req->offset / unit, e = (req->offset + req->len + unit - 1) / unit;
+    for (struct blk_request *o = first; o != end; o = o->next) {
+        uint64_t os = o->offset / unit, oe = (o->offset + o->len + unit - 1) / unit;
+        if (s < oe && os < e)
+            return true;
+    }
+    return false;
+}
+
+/* Runs up to BLK_BATCH_REQS consecutive requests of one kind (reads, or writes to disjoint
+ * clusters) with their guest-data transfers in flight together, then completes them in
+ * order. Returns the first request after the batch. */
+static struct blk_request *run_batch(struct blk_dev *dev, struct blk_request *first)
 {
     struct blk_batch *b = &dev->batch;
     struct blk_request *req = first;
+    enum blk_op op = first->op;
+    uint64_t unit = overlap_unit(dev);
     unsigned n = 0;
     b->active = true;
+    b->writes = op == BLK_OP_WRITE;
     b->nretry = 0;
-    while (req && req->op == BLK_OP_READ && n < BLK_BATCH_REQS) {
+    while (req && req->op == op && n < BLK_BATCH_REQS &&
+           (op == BLK_OP_READ || !overlaps_batch(first, req, req, unit))) {
         b->cur = req;
         run_request(dev, req);
         req = req->next;
@@ -90,7 +116,7 @@ static struct blk_request *run_read_batch(struct blk_dev *dev, struct blk_reques
     for (req = first; req != end;) {
         struct blk_request *next = req->next; /* done() may requeue req */
         if (r < 0 || blk_batch_needs_retry(b, req))
-            run_request(dev, req); /* short or failed deferred read: redo synchronously */
+            run_request(dev, req); /* short or failed deferred transfer: redo synchronously */
         complete(dev, req);
         req = next;
     }
@@ -110,8 +136,8 @@ static void *io_thread(void *arg)
         dev->head = dev->tail = NULL;
         pthread_mutex_unlock(&dev->lock);
         while (list) {
-            if (list->op == BLK_OP_READ && dev->batch.enabled) {
-                list = run_read_batch(dev, list);
+            if ((list->op == BLK_OP_READ || list->op == BLK_OP_WRITE) && dev->batch.enabled) {
+                list = run_batch(dev, list);
                 continue;
             }
             struct blk_request *next = list->next;

@@ -26,7 +26,8 @@
 struct blk_batch {
     bool enabled; /* the kernel copies submitted iovecs (IORING_FEAT_SUBMIT_STABLE) */
     bool active;
-    struct blk_request *cur; /* request whose reads are being deferred */
+    bool writes;             /* a write batch defers only writes, a read batch only reads */
+    struct blk_request *cur; /* request whose transfers are being deferred */
     unsigned inflight;
     struct {
         struct blk_request *req;
@@ -52,8 +53,11 @@ struct blk_file {
     bool read_only;
 };
 
-/* Guest-data read: deferred while a batch is active, else like blk_file_preadv. */
+/* Guest-data transfers: deferred while a batch is active, else like blk_file_preadv/pwritev.
+ * The buffers must stay valid until the batch is drained (the guest's request buffers do;
+ * temporary bounce buffers must use the plain calls). */
 int blk_file_preadv_data(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
+int blk_file_pwritev_data(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
 
 int blk_file_preadv(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
 int blk_file_pwritev(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt);

@@ -202,12 +202,15 @@ int blk_file_pwritev(struct blk_file *f, uint64_t off, const struct iovec *iov, 
     return file_rw(f, true, off, iov, iovcnt, false);
 }
 
-int blk_file_preadv_data(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt)
+static int defer_rw(struct blk_file *f, bool write, uint64_t off, const struct iovec *iov,
+                    int iovcnt)
 {
     struct blk_batch *b = f->batch;
     size_t len = blk_iov_size(iov, iovcnt);
-    if (!b || !b->active || !b->cur || iovcnt > IOV_MAX || len == 0 || len > INT32_MAX)
-        return blk_file_preadv(f, off, iov, iovcnt);
+    /* Reads inside a write batch (copy-on-write sources into bounce buffers) stay synchronous. */
+    if (!b || !b->active || !b->cur || b->writes != write || iovcnt > IOV_MAX || len == 0 ||
+        len > INT32_MAX)
+        return write ? blk_file_pwritev(f, off, iov, iovcnt) : blk_file_preadv(f, off, iov, iovcnt);
     while (b->nfree == 0) {
         int res, r = reap_one(f->ring, b, &res);
         if (r < 0)
@@ -215,11 +218,17 @@ int blk_file_preadv_data(struct blk_file *f, uint64_t off, const struct iovec *i
     }
     struct io_uring_sqe *sqe = get_sqe(f->ring);
     if (!sqe)
-        return blk_file_preadv(f, off, iov, iovcnt);
+        return write ? blk_file_pwritev(f, off, iov, iovcnt) : blk_file_preadv(f, off, iov, iovcnt);
     unsigned i = b->free[--b->nfree];
     b->slot[i].req = b->cur;
     b->slot[i].expect = len;
-    io_uring_prep_readv(sqe, f->fd, iov, (unsigned)iovcnt, off);
+    if (write) {
+        io_uring_prep_writev(sqe, f->fd, iov, (unsigned)iovcnt, off);
+        if (off + len > f->size)
+            f->size = off + len;
+    } else {
+        io_uring_prep_readv(sqe, f->fd, iov, (unsigned)iovcnt, off);
+    }
     if (len >= 16384)
         io_uring_sqe_set_flags(sqe, IOSQE_ASYNC); /* large copies: run on io-wq in parallel */
     io_uring_sqe_set_data64(sqe, i + 1);
@@ -227,6 +236,18 @@ int blk_file_preadv_data(struct blk_file *f, uint64_t off, const struct iovec *i
     /* Submit now: the kernel copies the iovec array (SUBMIT_STABLE), the caller's may go. */
     int r = io_uring_submit(f->ring);
     return r < 0 ? r : 0;
+}
+
+int blk_file_preadv_data(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+    return defer_rw(f, false, off, iov, iovcnt);
+}
+
+int blk_file_pwritev_data(struct blk_file *f, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+    if (f->read_only)
+        return -EROFS;
+    return defer_rw(f, true, off, iov, iovcnt);
 }
 
 int blk_file_pread(struct blk_file *f, uint64_t off, void *buf, size_t len)

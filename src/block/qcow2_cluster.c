@@ -395,7 +395,9 @@ static int write_allocating(struct qcow2 *q, uint64_t l1i, uint64_t ci, uint64_t
             n += cnt;
             if (tail)
                 v[n++] = (struct iovec){tailbuf, tail};
-            r = blk_file_pwritev(q->file, host, v, n);
+            /* Only the guest's own buffers may be written asynchronously (batch). */
+            r = incl || tail ? blk_file_pwritev(q->file, host, v, n)
+                             : blk_file_pwritev_data(q->file, host, v, n);
             q->data_dirty = true;
         }
     }
@@ -465,7 +467,7 @@ int qcow2_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iovc
                 break;
             }
             int cnt = blk_iov_slice(iov, iovcnt, done, bytes, v, iovcnt + 1);
-            r = cnt < 0 ? -EINVAL : blk_file_pwritev(q->file, host, v, cnt);
+            r = cnt < 0 ? -EINVAL : blk_file_pwritev_data(q->file, host, v, cnt);
             q->data_dirty = true;
         } else {
             r = write_allocating(q, l1i, ci, k, pos, iov, iovcnt, done, bytes, v);

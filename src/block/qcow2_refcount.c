@@ -339,6 +339,12 @@ int qcow2_apply_pending_frees(struct qcow2 *q)
 
 int qcow2_refcount_barrier(struct qcow2 *q)
 {
+    /* Batched guest writes still in flight must be complete before the sync. */
+    if (q->file->batch && q->file->batch->inflight) {
+        int r = blk_batch_drain(q->file->batch, q->file->ring);
+        if (r < 0)
+            return r;
+    }
     if (qcow2_cache_has_dirty(&q->rb_cache)) {
         int r = qcow2_cache_flush(q, &q->rb_cache);
         if (r < 0)

@@ -24,7 +24,7 @@ static int raw_preadv(struct blk_image *img, uint64_t off, const struct iovec *i
 static int raw_pwritev(struct blk_image *img, uint64_t off, const struct iovec *iov, int iovcnt,
                        size_t len)
 {
-    return blk_file_pwritev(&img->file, off, iov, iovcnt);
+    return blk_file_pwritev_data(&img->file, off, iov, iovcnt);
 }
 
 static int raw_flush(struct blk_image *img)
