@@ -7,7 +7,7 @@ enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
 static uint64_t carry(struct soft_cpu *cpu)
 {
-    return soft_flags_get(cpu) & RFLAGS_CF;
+    return soft_flags_cf(cpu);
 }
 
 static uint64_t alu(struct soft_cpu *cpu, unsigned op, unsigned size, uint64_t a, uint64_t b)

@@ -172,20 +172,19 @@ static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
 
 struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
 {
-    uint64_t gpa;
-    struct tlb_entry *e = &cpu->tlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag_x == (lin & PAGE_MASK)))
-        gpa = e->gpa | (lin & 0xfff);
-    else
-        gpa = soft_translate(cpu, lin, ACC_EXEC, false);
-
+    struct tlb_entry *e = &cpu->itlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
+    if (unlikely(e->tag_x != (lin & PAGE_MASK))) {
+        uint64_t g = soft_translate(cpu, lin, ACC_EXEC, false);
+        if (e->tag_x != (lin & PAGE_MASK)) {
+            /* Only RAM pages get TLB entries: this is MMIO or nothing. */
+            log_error("soft: executing from non-RAM address %#llx", (unsigned long long)g);
+            soft_raise(cpu, EXC_MC, 0, false);
+        }
+    }
+    uint64_t gpa = e->gpa | (lin & 0xfff);
     uint64_t ppn = gpa >> 12;
     size_t page_left = (size_t)(PAGE_SIZE - (gpa & 0xfff));
-    const uint8_t *host = guest_mem_ptr(cpu->mem, gpa, page_left);
-    if (!host || ppn >= cpu->code_map->npages) {
-        log_error("soft: executing from non-RAM address %#llx", (unsigned long long)gpa);
-        soft_raise(cpu, EXC_MC, 0, false);
-    }
+    const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + e->addend);
 
     unsigned h = bhash_index(gpa, cpu->mode);
     struct soft_block **pp = &cpu->bhash[h];

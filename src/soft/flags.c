@@ -56,6 +56,30 @@ static uint64_t compute(const struct lazy_flags *lf)
     return f;
 }
 
+bool soft_flags_cf(const struct soft_cpu *cpu)
+{
+    const struct lazy_flags *lf = &cpu->lf;
+    uint64_t m = soft_mask(lf->size);
+    uint64_t res = lf->res & m, a = lf->src1 & m, b = lf->src2 & m;
+    switch (lf->op) {
+    case LF_NONE:
+        return cpu->rflags & RFLAGS_CF;
+    case LF_ADD:
+        return res < a;
+    case LF_ADC:
+        return res < a || (lf->aux && res == a);
+    case LF_SUB:
+        return a < b;
+    case LF_SBB:
+        return lf->aux ? a <= b : a < b;
+    case LF_INC:
+    case LF_DEC:
+        return lf->aux;
+    default:
+        return false;
+    }
+}
+
 uint64_t soft_flags_get(struct soft_cpu *cpu)
 {
     if (cpu->lf.op != LF_NONE) {

@@ -209,8 +209,10 @@ struct soft_cpu {
     bool exc_soft_int;         /* INT n / INT3 / INTO: gate DPL is checked */
 
     /* Soft TLB. */
-    struct tlb_entry tlb[2][TLB_SIZE];
-    struct tlb_entry *tlb_cur; /* tlb[cpl == 3] */
+    struct tlb_entry tlb[2][TLB_SIZE];  /* data accesses */
+    struct tlb_entry itlb[2][TLB_SIZE]; /* instruction fetches (separate: no code/data conflicts) */
+    struct tlb_entry *tlb_cur;          /* tlb[cpl == 3] */
+    struct tlb_entry *itlb_cur;         /* itlb[cpl == 3] */
 
     /* Translated code. */
     struct soft_code_map *code_map;
@@ -245,6 +247,8 @@ bool soft_exception_dispatch(struct soft_cpu *cpu, enum soft_exit *why);
 
 /* flags.c */
 uint64_t soft_flags_get(struct soft_cpu *cpu);
+/* CF alone, without materialising the other flags. */
+bool soft_flags_cf(const struct soft_cpu *cpu);
 void soft_flags_set(struct soft_cpu *cpu, uint64_t rflags, uint64_t writable_mask);
 bool soft_cond(struct soft_cpu *cpu, unsigned cc);
 static inline void soft_lazy(struct soft_cpu *cpu, unsigned op, unsigned size, uint64_t res,

@@ -25,8 +25,10 @@ static void tlb_invalidate(struct tlb_entry *e)
 void soft_tlb_flush_all(struct soft_cpu *cpu)
 {
     for (unsigned s = 0; s < 2; s++)
-        for (unsigned i = 0; i < TLB_SIZE; i++)
+        for (unsigned i = 0; i < TLB_SIZE; i++) {
             tlb_invalidate(&cpu->tlb[s][i]);
+            tlb_invalidate(&cpu->itlb[s][i]);
+        }
 }
 
 void soft_tlb_flush_nonglobal(struct soft_cpu *cpu)
@@ -36,9 +38,12 @@ void soft_tlb_flush_nonglobal(struct soft_cpu *cpu)
         return;
     }
     for (unsigned s = 0; s < 2; s++)
-        for (unsigned i = 0; i < TLB_SIZE; i++)
+        for (unsigned i = 0; i < TLB_SIZE; i++) {
             if (!cpu->tlb[s][i].global)
                 tlb_invalidate(&cpu->tlb[s][i]);
+            if (!cpu->itlb[s][i].global)
+                tlb_invalidate(&cpu->itlb[s][i]);
+        }
 }
 
 /* INVLPG: drop every entry derived from the (possibly large) page that maps lin. */
@@ -47,6 +52,9 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
     for (unsigned s = 0; s < 2; s++)
         for (unsigned i = 0; i < TLB_SIZE; i++) {
             struct tlb_entry *e = &cpu->tlb[s][i];
+            if (e->vpage != TLB_INVALID && (lin & e->span_mask) == e->span_base)
+                tlb_invalidate(e);
+            e = &cpu->itlb[s][i];
             if (e->vpage != TLB_INVALID && (lin & e->span_mask) == e->span_base)
                 tlb_invalidate(e);
         }
@@ -159,7 +167,8 @@ uint64_t soft_translate(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc
     uint64_t gpage = gpa & PAGE_MASK;
     uint8_t *host = guest_mem_ptr(cpu->mem, gpage, PAGE_SIZE);
     if (host && (gpage >> 12) < cpu->code_map->npages) {
-        struct tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+        struct tlb_entry *set = acc == ACC_EXEC ? cpu->itlb[user] : cpu->tlb[user];
+        struct tlb_entry *e = &set[(lin >> 12) & (TLB_SIZE - 1)];
         uint64_t vpage = lin & PAGE_MASK;
         if (e->vpage != vpage || e->gpa != gpage) {
             tlb_invalidate(e);

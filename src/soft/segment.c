@@ -22,6 +22,7 @@ void soft_set_cpl_from_cs(struct soft_cpu *cpu)
     if (!(cpu->cr0 & CR0_PE))
         cpu->cpl = 0;
     cpu->tlb_cur = cpu->tlb[cpu->cpl == 3];
+    cpu->itlb_cur = cpu->itlb[cpu->cpl == 3];
 }
 
 void soft_set_cs(struct soft_cpu *cpu, const struct cpu_segment *cs)
