@@ -2,7 +2,9 @@
  * through configuration mechanism #1, negotiates VERSION_1, and polls (no interrupts):
  * virtio-rng fills a buffer; virtio-blk reads sector 0 (which the test script filled with
  * "EMBER-DISK-SECTOR0"), writes sector 1 with "WRITTEN-BY-GUEST", flushes, and reads GET_ID.
- * The host script then checks the disk file. Reports "virtio: PASS". */
+ * Then interrupts: virtio-rng completions through MSI-X (to the local APIC, with a masked vector
+ * held pending in the PBA until unmasked) and through INTx on the IOAPIC with the ISR read
+ * deasserting it. The host script then checks the disk file. Reports "virtio: PASS". */
 #include "guest.h"
 
 #define PCI_ADDR      0xCF8
@@ -143,19 +145,180 @@ static int64_t blk_request(struct vdev *v, uint32_t type, uint64_t sector, uint3
     return run(v, 0);
 }
 
-static void test_rng(void)
+static int test_rng(struct vdev *v)
 {
     int slot = find(DEV_RNG);
-    struct vdev v;
-    if (!check(slot > 0, "virtio-rng present") || start(&v, (unsigned)slot, &qm[1]) < 0)
-        return;
+    if (!check(slot > 0, "virtio-rng present") || start(v, (unsigned)slot, &qm[1]) < 0)
+        return -1;
     memset(buf, 0, 64);
-    v.q->d[0] = (struct desc){(uintptr_t)buf, 64, 2, 0};
-    check_eq(run(&v, 0), 64, "rng fills 64 bytes");
+    v->q->d[0] = (struct desc){(uintptr_t)buf, 64, 2, 0};
+    check_eq(run(v, 0), 64, "rng fills 64 bytes");
     unsigned nonzero = 0;
     for (int i = 0; i < 64; i++)
         nonzero += buf[i] != 0;
     check(nonzero > 32, "rng bytes look random");
+    return slot;
+}
+
+/* ---- interrupts ---- */
+
+#define LAPIC     0xFEE00000UL
+#define LAPIC_EOI 0x0B0
+#define LAPIC_SVR 0x0F0
+#define IOAPIC    0xFEC00000UL
+#define VEC_MSIX  0x51
+#define VEC_INTX  0x52
+#define VEC_SPUR  0xFF
+#define C_QMSIX   0x1A
+#define ISR_OFF   0x1000
+
+struct idt_entry {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, zero;
+} __attribute__((packed));
+
+struct frame;
+static struct idt_entry idt[256];
+static volatile unsigned msix_irqs, intx_irqs, unexpected;
+static volatile uint8_t last_isr;
+static uintptr_t isr_addr;
+
+__attribute__((interrupt)) static void on_msix(struct frame *f)
+{
+    (void)f;
+    msix_irqs++;
+    mmio_write32(LAPIC + LAPIC_EOI, 0);
+}
+
+__attribute__((interrupt)) static void on_intx(struct frame *f)
+{
+    (void)f;
+    last_isr = mmio_read8(isr_addr); /* reading the ISR deasserts the line */
+    intx_irqs++;
+    mmio_write32(LAPIC + LAPIC_EOI, 0);
+}
+
+__attribute__((interrupt)) static void on_spurious(struct frame *f)
+{
+    (void)f;
+}
+
+__attribute__((interrupt)) static void on_unexpected(struct frame *f)
+{
+    (void)f;
+    unexpected++;
+}
+
+static void set_gate(unsigned vec, void (*h)(struct frame *))
+{
+    uint64_t a = (uint64_t)(uintptr_t)h;
+    idt[vec] = (struct idt_entry){.off_lo = (uint16_t)a,
+                                  .sel = 0x10,
+                                  .type = 0x8E,
+                                  .off_mid = (uint16_t)(a >> 16),
+                                  .off_hi = (uint32_t)(a >> 32)};
+}
+
+static void setup_idt(void)
+{
+    for (unsigned v = 0; v < 256; v++)
+        set_gate(v, on_unexpected);
+    set_gate(VEC_MSIX, on_msix);
+    set_gate(VEC_INTX, on_intx);
+    set_gate(VEC_SPUR, on_spurious);
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) p = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(p));
+    mmio_write32(LAPIC + LAPIC_SVR, 0x100 | VEC_SPUR);
+}
+
+static void wait_irq(volatile unsigned *counter, unsigned want)
+{
+    for (unsigned i = 0; *counter < want && i < 100; i++)
+        __asm__ volatile("sti; hlt; cli");
+}
+
+static void cfg_write16(unsigned slot, unsigned off, uint16_t v)
+{
+    outl(PCI_ADDR, 0x80000000u | slot << 11 | (off & 0xFC));
+    outw((uint16_t)(PCI_DATA + (off & 2)), v);
+}
+
+static unsigned find_cap(unsigned slot, uint8_t id)
+{
+    unsigned cap = cfg_read32(slot, 0x34) & 0xFF;
+    for (unsigned guard = 0; cap && guard < 48; guard++) {
+        uint32_t h = cfg_read32(slot, cap);
+        if ((h & 0xFF) == id)
+            return cap;
+        cap = (h >> 8) & 0xFF;
+    }
+    return 0;
+}
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+    mmio_write32(IOAPIC, reg);
+    mmio_write32(IOAPIC + 0x10, v);
+}
+
+static void rng_request(struct vdev *v)
+{
+    v->q->d[0] = (struct desc){(uintptr_t)buf, 16, 2, 0};
+    check_eq(run(v, 0), 16, "rng request completed");
+}
+
+static void test_interrupts(struct vdev *v, unsigned slot)
+{
+    setup_idt();
+    isr_addr = v->bar + ISR_OFF;
+    unsigned cap = find_cap(slot, 0x11);
+    if (!check(cap != 0, "MSI-X capability"))
+        return;
+    uint32_t table = cfg_read32(slot, cap + 4), pba = cfg_read32(slot, cap + 8);
+    uintptr_t tbar = cfg_read32(slot, 0x10 + 4 * (table & 7)) & ~0xFu;
+    uintptr_t entry = tbar + (table & ~7u), pbaddr = tbar + (pba & ~7u);
+    mmio_write32(entry + 0, (uint32_t)LAPIC); /* destination APIC 0 */
+    mmio_write32(entry + 4, 0);
+    mmio_write32(entry + 8, VEC_MSIX); /* fixed, edge */
+    mmio_write32(entry + 12, 0);
+    uint16_t ctl = (uint16_t)(cfg_read32(slot, cap) >> 16);
+    cfg_write16(slot, cap + 2, ctl | 0x8000);
+    mmio_write16(v->bar + C_QSEL, 0);
+    mmio_write16(v->bar + C_QMSIX, 0);
+    check_eq(mmio_read16(v->bar + C_QMSIX), 0, "queue vector 0 accepted");
+
+    rng_request(v);
+    wait_irq(&msix_irqs, 1);
+    check_eq(msix_irqs, 1, "MSI-X interrupt delivered");
+
+    mmio_write32(entry + 12, 1); /* mask: the next one waits in the PBA */
+    rng_request(v);
+    for (volatile int i = 0; i < 100000; i++)
+        ;
+    check_eq(msix_irqs, 1, "no interrupt while masked");
+    check_eq(mmio_read32(pbaddr) & 1, 1, "pending bit set");
+    mmio_write32(entry + 12, 0);
+    wait_irq(&msix_irqs, 2);
+    check_eq(msix_irqs, 2, "pending interrupt delivered on unmask");
+    check_eq(mmio_read32(pbaddr) & 1, 0, "pending bit cleared");
+
+    /* INTx: MSI-X off, the GSI from the interrupt line register, level-triggered. */
+    cfg_write16(slot, cap + 2, ctl & (uint16_t)~0x8000);
+    unsigned gsi = cfg_read32(slot, 0x3C) & 0xFF;
+    ioapic_write(0x10 + 2 * gsi + 1, 0);
+    ioapic_write(0x10 + 2 * gsi, VEC_INTX | 1u << 15); /* fixed, level, active high */
+    rng_request(v);
+    wait_irq(&intx_irqs, 1);
+    check_eq(intx_irqs, 1, "INTx interrupt delivered");
+    check_eq(last_isr & 1, 1, "ISR says queue interrupt");
+    check_eq(mmio_read8(isr_addr), 0, "ISR cleared by the read");
+    ioapic_write(0x10 + 2 * gsi, 1u << 16);
+    check_eq(unexpected, 0, "no unexpected interrupts");
 }
 
 static void test_blk(void)
@@ -183,7 +346,10 @@ static void test_blk(void)
 
 int guest_main(void)
 {
-    test_rng();
+    struct vdev rng;
+    int rng_slot = test_rng(&rng);
     test_blk();
+    if (rng_slot > 0)
+        test_interrupts(&rng, (unsigned)rng_slot);
     return report("virtio");
 }
