@@ -54,11 +54,18 @@ static uint32_t cfg_read32(unsigned slot, unsigned off)
     return inl(PCI_DATA);
 }
 
+#define ECAM 0xE0000000UL
+
 static int find(uint16_t device)
 {
-    for (unsigned s = 0; s < 32; s++)
-        if (cfg_read32(s, 0) == ((uint32_t)device << 16 | VENDOR_VIRTIO))
-            return (int)s;
+    for (unsigned s = 0; s < 32; s++) {
+        if (cfg_read32(s, 0) != ((uint32_t)device << 16 | VENDOR_VIRTIO))
+            continue;
+        /* The same function through ECAM (bus 0, device s, function 0). */
+        check_eq(mmio_read32(ECAM + ((uintptr_t)s << 15)), cfg_read32(s, 0), "ECAM ID");
+        check_eq(mmio_read32(ECAM + ((uintptr_t)s << 15) + 0x10), cfg_read32(s, 0x10), "ECAM BAR0");
+        return (int)s;
+    }
     return -1;
 }
 
