@@ -72,3 +72,30 @@ static void gen_faults(struct gen *g)
 
 const struct gen_family gen_family_faults = {
     "faults", "#UD #BP #PF #GP #SS: vector, error code, CR2, RIP", gen_faults, NULL};
+
+/* Read-modify-write instructions (ADD/INC/NEG/XCHG/BTS/XADD to memory, with and without LOCK)
+ * on a not-present page: which access the #PF error code reports (W bit) for them. */
+static void gen_faults_rmw(struct gen *g)
+{
+    static const ZydisMnemonic ops[] = {ZYDIS_MNEMONIC_ADD, ZYDIS_MNEMONIC_INC,
+                                        ZYDIS_MNEMONIC_NEG, ZYDIS_MNEMONIC_XCHG,
+                                        ZYDIS_MNEMONIC_BTS, ZYDIS_MNEMONIC_XADD};
+    unsigned k = (unsigned)rng_below(g->rng, 6), size = gen_size(g, 14);
+    unsigned r = gen_free_reg(g, 0);
+    gen_reserve(g, r, DIFF_WIN_ADDR + DIFF_WIN_SIZE + 8 * rng_below(g->rng, 64));
+    ZydisEncoderRequest rq;
+    bool unary = ops[k] == ZYDIS_MNEMONIC_INC || ops[k] == ZYDIS_MNEMONIC_NEG;
+    gen_req(&rq, ops[k], unary ? 1 : 2);
+    rq.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
+    rq.operands[0].mem.base = gen_gpr(r, 8, false);
+    rq.operands[0].mem.size = (ZyanU16)size;
+    if (!unary)
+        gen_op_reg(&rq.operands[1], gen_gpr(gen_free_reg(g, 0), size, false));
+    if (ops[k] != ZYDIS_MNEMONIC_XCHG && rng_chance(g->rng, 50))
+        rq.prefixes = ZYDIS_ATTRIB_HAS_LOCK;
+    gen_emit(g, &rq, 0);
+    g->done = true;
+}
+
+const struct gen_family gen_family_faults_rmw = {
+    "faults-rmw", "#PF error code of read-modify-write accesses (W bit)", gen_faults_rmw, NULL};

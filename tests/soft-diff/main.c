@@ -176,6 +176,29 @@ static void print_code(const struct diff_case *c)
         printf("%02x", c->code[i]);
 }
 
+/* The initial state of a case (with --verbose, for failures): enough to rebuild it by hand. */
+static void dump_input(const struct diff_case *c)
+{
+    static const char *const names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+    uint32_t mxcsr;
+    uint16_t fcw;
+    memcpy(&mxcsr, c->in.fx + 24, 4);
+    memcpy(&fcw, c->in.fx, 2);
+    printf("       input:");
+    for (unsigned i = 0; i < 16; i++)
+        printf("%s %s=%#" PRIx64, i % 4 ? "" : "\n        ", names[i], c->in.gpr[i]);
+    printf("\n         rflags=%#" PRIx64 " mxcsr=%#x fcw=%#x\n", c->in.rflags, mxcsr, fcw);
+    if (!c->cmp_fpu)
+        return;
+    for (unsigned i = 0; i < 16; i++) {
+        uint64_t lo, hi;
+        memcpy(&lo, c->in.fx + 160 + 16 * i, 8);
+        memcpy(&hi, c->in.fx + 168 + 16 * i, 8);
+        printf("         xmm%-2u=%016" PRIx64 ":%016" PRIx64 "%s", i, hi, lo, i % 2 ? "\n" : "");
+    }
+}
+
 static void record(struct run *r, unsigned fam, const struct diff_case *c,
                    const struct diff_outcome *n, const struct diff_outcome *s)
 {
@@ -207,6 +230,8 @@ static void record(struct run *r, unsigned fam, const struct diff_case *c,
         if (n->vector >= 0)
             printf(" (host: #%d at %#" PRIx64 ")", n->vector, n->rip);
         printf("\n");
+        if (v != V_PASS && r->opt.verbose)
+            dump_input(c);
         if (v != V_PASS)
             printf("       %s\n       reproduce: soft-diff --seed %" PRIu64
                    " --family %s --first %u --cases 1 --verbose\n",
