@@ -11,12 +11,17 @@
 #include "util/log.h"
 
 /* XXX: TMR_STS (PM timer bit-31 carry) is never set, so TMR_EN raises no SCI. */
-#define PM1_STS_TMR           (1u << 0)
-#define PM1_STS_PWRBTN        (1u << 8)
-#define PM1_STS_WAK           (1u << 15)
-#define PM1_EN_TMR            (1u << 0)
-#define PM1_EN_PWRBTN         (1u << 8)
-#define PM1_EN_MASK           (PM1_EN_TMR | PM1_EN_PWRBTN)
+#define PM1_STS_TMR    (1u << 0)
+#define PM1_STS_PWRBTN (1u << 8)
+#define PM1_STS_WAK    (1u << 15)
+#define PM1_EN_TMR     (1u << 0)
+#define PM1_EN_GBL     (1u << 5)
+#define PM1_EN_PWRBTN  (1u << 8)
+#define PM1_EN_SLPBTN  (1u << 9)
+#define PM1_EN_RTC     (1u << 10)
+/* Enable bits that exist (ACPI 6.4 table 4.16). They read back as written even for events that
+ * never fire (global lock, RTC alarm): ACPICA checks GBL_EN reads back before using the lock. */
+#define PM1_EN_MASK           (PM1_EN_TMR | PM1_EN_GBL | PM1_EN_PWRBTN | PM1_EN_SLPBTN | PM1_EN_RTC)
 #define PM1_CNT_SCI_EN        (1u << 0)
 #define PM1_CNT_SLP_TYP_SHIFT 10
 #define PM1_CNT_SLP_TYP_MASK  (7u << PM1_CNT_SLP_TYP_SHIFT)

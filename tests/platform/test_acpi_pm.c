@@ -99,6 +99,9 @@ static void test_power_button_sci(void **state)
     assert_int_equal(acpi_pm_io_read(f->pm, ACPI_PM1A_EVT_BLK, 2), 1u << 8);
     acpi_pm_io_write(f->pm, ACPI_PM1A_EVT_BLK + 2, 1u << 8, 2); /* PWRBTN_EN */
     assert_true(f->sci);
+    /* GBL_EN reads back (ACPICA's global-lock check); reserved enable bits do not. */
+    acpi_pm_io_write(f->pm, ACPI_PM1A_EVT_BLK + 2, (1u << 8) | (1u << 5) | (1u << 3), 2);
+    assert_int_equal(acpi_pm_io_read(f->pm, ACPI_PM1A_EVT_BLK + 2, 2), (1u << 8) | (1u << 5));
     acpi_pm_io_write(f->pm, ACPI_PM1A_EVT_BLK, 1u << 8, 2); /* write 1 to clear */
     assert_false(f->sci);
     assert_int_equal(acpi_pm_io_read(f->pm, ACPI_PM1A_EVT_BLK, 2), 0);
