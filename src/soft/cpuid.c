@@ -37,6 +37,10 @@ void soft_cpuid(struct soft_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4]
         r[2] = L1_ECX;
         r[3] = L1_EDX | (cpu->cfg.ncpus > 1 ? (1u << 28) : 0); /* HTT: ncpus logical CPUs */
         return;
+    case 7:
+        if (sub == 0)
+            r[3] = 1u << 29; /* IA32_ARCH_CAPABILITIES */
+        return;
     case 0x15:
         /* TSC = crystal * EBX / EAX; the crystal is the TSC itself. */
         if (hz <= 0xffffffffULL) {
@@ -82,7 +86,6 @@ void soft_cpuid(struct soft_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4]
         r[0] = 42 | (48 << 8);
         return;
     default:
-        (void)sub;
         return;
     }
 }

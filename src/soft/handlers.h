@@ -116,5 +116,7 @@ int soft_op_wrmsr(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_clts(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_smsw(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_lmsw(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_op_lar(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_op_verr(struct soft_cpu *cpu, const struct soft_insn *in);
 
 #endif

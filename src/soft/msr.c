@@ -11,6 +11,7 @@
 #define MSR_FEATURE_CTRL    0x3a
 #define MSR_BIOS_SIGN_ID    0x8b
 #define MSR_MTRRCAP         0xfe
+#define MSR_ARCH_CAPS       0x10a
 #define MSR_SYSENTER_CS     0x174
 #define MSR_SYSENTER_ESP    0x175
 #define MSR_SYSENTER_EIP    0x176
@@ -157,6 +158,14 @@ void soft_msr_read(struct soft_cpu *cpu, uint32_t msr, uint64_t *value)
         return;
     case MSR_MTRRCAP:
         *value = 0x508; /* 8 variable ranges, fixed ranges, write-combining */
+        return;
+    case MSR_ARCH_CAPS:
+        /* The soft CPU does not speculate: not affected by Meltdown (RDCL_NO), SSB, MDS,
+         * machine-check on page-size change, TAA, MMIO stale data (SBDR/FBSDP/PSDP), PBRSB,
+         * GDS, RFDS. */
+        *value = (1ULL << 0) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | (1ULL << 8) |
+                 (1ULL << 13) | (1ULL << 14) | (1ULL << 15) | (1ULL << 24) | (1ULL << 26) |
+                 (1ULL << 27);
         return;
     case MSR_SYSENTER_CS:
         *value = m->sysenter_cs;

@@ -570,3 +570,71 @@ int soft_op_lmsw(struct soft_cpu *cpu, const struct soft_insn *in)
     soft_write_cr(cpu, 0, (cpu->cr0 & ~0xeULL) | v | (cpu->cr0 & CR0_PE));
     return 1;
 }
+
+/* The descriptor for LAR/LSL/VERR/VERW, or false when sel does not name one the current
+ * privilege may inspect (then ZF is cleared and nothing else changes). Guest-controlled selector:
+ * bounds-checked against the table limit here, without faulting. */
+static bool probe_descriptor(struct soft_cpu *cpu, uint16_t sel, uint64_t *d)
+{
+    if ((sel & ~3u) == 0)
+        return false;
+    uint64_t base = cpu->gdt.base, limit = cpu->gdt.limit;
+    if (sel & 4) {
+        if (cpu->ldt.unusable)
+            return false;
+        base = cpu->ldt.base;
+        limit = cpu->ldt.limit;
+    }
+    if ((uint64_t)(sel & ~7u) + 7 > limit)
+        return false;
+    *d = soft_read_slow(cpu, base + (sel & ~7u), 8, true);
+    unsigned dpl = (*d >> 45) & 3, type = (*d >> 40) & 0xf;
+    bool s = (*d >> 44) & 1;
+    bool conforming_code = s && (type & 0xc) == 0xc;
+    unsigned rpl = sel & 3;
+    if (!conforming_code && (dpl < cpu->cpl || dpl < rpl))
+        return false;
+    return true;
+}
+
+/* LAR (aux 0) / LSL (aux 1). */
+int soft_op_lar(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint16_t sel = (uint16_t)soft_op_get(cpu, in, 1);
+    uint64_t d;
+    bool ok = probe_descriptor(cpu, sel, &d);
+    if (ok) {
+        unsigned type = (d >> 40) & 0xf;
+        bool s = (d >> 44) & 1;
+        /* System types valid in IA-32e mode: LDT, 64-bit TSS (and call gate for LAR). */
+        if (!s)
+            ok = type == 2 || type == 9 || type == 0xb || (in->aux == 0 && type == 0xc);
+    }
+    if (ok) {
+        uint64_t v;
+        if (in->aux == 0) {
+            v = (d >> 32) & 0x00f0ff00;
+        } else {
+            uint64_t lim = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
+            v = ((d >> 55) & 1) ? (lim << 12) | 0xfff : lim;
+        }
+        soft_op_set(cpu, in, 0, v);
+    }
+    soft_flags_set(cpu, ok ? RFLAGS_ZF : 0, RFLAGS_ZF);
+    return 0;
+}
+
+/* VERR (aux 0) / VERW (aux 1): is the segment readable / writable at the current privilege? */
+int soft_op_verr(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint16_t sel = (uint16_t)soft_op_get(cpu, in, 0);
+    uint64_t d;
+    bool ok = probe_descriptor(cpu, sel, &d) && ((d >> 44) & 1);
+    if (ok) {
+        unsigned type = (d >> 40) & 0xf;
+        bool code = type & 8;
+        ok = in->aux ? (!code && (type & 2)) : (!code || (type & 2));
+    }
+    soft_flags_set(cpu, ok ? RFLAGS_ZF : 0, RFLAGS_ZF);
+    return 0;
+}

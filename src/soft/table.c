@@ -225,6 +225,10 @@ static const struct soft_table_row table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
     [ZYDIS_MNEMONIC_RDMSR] = {soft_op_rdmsr, 0, 0},
     [ZYDIS_MNEMONIC_WRMSR] = {soft_op_wrmsr, 0, END},
     [ZYDIS_MNEMONIC_CLTS] = {soft_op_clts, 0, 0},
+    [ZYDIS_MNEMONIC_LAR] = {soft_op_lar, 0, 0},
+    [ZYDIS_MNEMONIC_LSL] = {soft_op_lar, 1, 0},
+    [ZYDIS_MNEMONIC_VERR] = {soft_op_verr, 0, 0},
+    [ZYDIS_MNEMONIC_VERW] = {soft_op_verr, 1, 0},
     [ZYDIS_MNEMONIC_SMSW] = {soft_op_smsw, 0, 0},
     [ZYDIS_MNEMONIC_LMSW] = {soft_op_lmsw, 0, END},
 };

@@ -166,6 +166,25 @@ static void test_kick(void **state)
     harness_destroy(&h);
 }
 
+SNIPPET(snip_segprobe,
+        "mov $0x10, %ax\n verw %ax\n setz %r8b\n mov $0x08, %ax\n verw %ax\n setz %r9b\n"
+        " verr %ax\n setz %r10b\n mov $0x10, %ecx\n lsl %ecx, %r11d\n"
+        " mov $0x08, %ecx\n lar %ecx, %r12d\n xor %ecx, %ecx\n lsl %ecx, %r13d\n"
+        " setz %r14b\n mov $0x7, %eax\n xor %ecx, %ecx\n cpuid\n mov %edx, %r15d\n hlt");
+static void test_segment_probes(void **state)
+{
+    struct harness h;
+    run_ok(&h, snip_segprobe, snip_segprobe_end);
+    assert_int_equal(h.st.gpr[GPR_R8] & 0xff, 1);  /* data: writable */
+    assert_int_equal(h.st.gpr[GPR_R9] & 0xff, 0);  /* code: not writable */
+    assert_int_equal(h.st.gpr[GPR_R10] & 0xff, 1); /* execute/read code: readable */
+    assert_int_equal(h.st.gpr[GPR_R11], 0xffffffff);
+    assert_int_equal(h.st.gpr[GPR_R12], 0x00a09b00); /* G, L, P, DPL 0, S, type 0xb */
+    assert_int_equal(h.st.gpr[GPR_R14] & 0xff, 0);   /* null selector: ZF=0 */
+    assert_true(h.st.gpr[GPR_R15] & (1u << 29));     /* ARCH_CAPABILITIES advertised */
+    harness_destroy(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_msrs),           cmocka_unit_test(test_kvmclock),
         cmocka_unit_test(test_syscall_sysret), cmocka_unit_test(test_swapgs),
         cmocka_unit_test(test_port_io),        cmocka_unit_test(test_kick),
+        cmocka_unit_test(test_segment_probes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
