@@ -36,6 +36,10 @@ struct accel_ops {
     /* Architectural register state (boot, reset, snapshots). Only while the vCPU is stopped. */
     int (*vcpu_set_state)(struct vcpu *vcpu, const struct cpu_state *st);
     int (*vcpu_get_state)(struct vcpu *vcpu, struct cpu_state *st);
+    /* Machine reset, on the VMM thread with every vCPU stopped, before the boot states are
+     * loaded: interrupt controllers, timers and all vCPUs back to power-on state (APs wait
+     * for INIT/SIPI again). NULL if the accelerator keeps no such state. */
+    int (*vm_reset)(struct vm *vm);
     /* Runs the vCPU on its own thread until one of enum vcpu_exit happens. */
     enum vcpu_exit (*vcpu_run)(struct vcpu *vcpu);
     /* From any thread: make vcpu_run return VCPU_EXIT_STOP soon (after vcpu->stop_requested is set). */

@@ -262,7 +262,9 @@ static void do_reset(struct vm *vm)
     for (unsigned i = 0; i < vm->ndevices; i++)
         if (vm->devices[i].reset)
             vm->devices[i].reset(vm->devices[i].opaque);
-    int r = boot_vcpus(vm);
+    int r = vm->accel->vm_reset ? vm->accel->vm_reset(vm) : 0;
+    if (r == 0)
+        r = boot_vcpus(vm);
 
     pthread_mutex_lock(&vm->lock);
     vm->resets++;

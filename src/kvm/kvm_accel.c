@@ -13,6 +13,7 @@ const struct accel_ops kvm_accel_ops = {
     .vcpu_destroy = kvm_vcpu_destroy,
     .vcpu_set_state = kvm_vcpu_set_state,
     .vcpu_get_state = kvm_vcpu_get_state,
+    .vm_reset = kvm_reset_machine,
     .vcpu_run = kvm_vcpu_run,
     .vcpu_kick = kvm_vcpu_kick,
     .set_irq_line = kvm_irq_set_line,

@@ -90,9 +90,8 @@ int kvm_vcpu_reset(struct vcpu *vcpu)
     return rc;
 }
 
-/* XXX: nothing calls this yet: struct accel_ops has no machine-reset hook, so on a guest reset
- * the in-kernel PIC/IOAPIC/PIT/LAPIC state and running APs carry over into the new boot (the
- * BSP does get its boot state through vcpu_set_state). Wire it to a vm_reset hook. */
+/* accel_ops.vm_reset: on a guest reset the in-kernel PIC/IOAPIC/PIT/LAPIC state and every vCPU
+ * (APs back to waiting for INIT/SIPI) return to power-on state before the boot states load. */
 int kvm_reset_machine(struct vm *vm)
 {
     int rc = kvm_vm_reset(vm);
