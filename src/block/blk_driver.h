@@ -50,6 +50,7 @@ struct blk_file {
     struct io_uring *ring;
     struct blk_batch *batch; /* NULL: always synchronous */
     uint64_t size;           /* current host file size as this process knows it */
+    uint64_t written_end;    /* nothing was ever written at or past this offset: reads 0 */
     bool read_only;
 };
 

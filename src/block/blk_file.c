@@ -187,6 +187,8 @@ static int file_rw(struct blk_file *f, bool write, uint64_t off, const struct io
         free(iov);
     if (ret == 0 && write && off + total > f->size)
         f->size = off + total;
+    if (write && off + total > f->written_end)
+        f->written_end = off + total; /* even on failure: part may have landed */
     return ret;
 }
 
@@ -226,6 +228,8 @@ static int defer_rw(struct blk_file *f, bool write, uint64_t off, const struct i
         io_uring_prep_writev(sqe, f->fd, iov, (unsigned)iovcnt, off);
         if (off + len > f->size)
             f->size = off + len;
+        if (off + len > f->written_end)
+            f->written_end = off + len;
     } else {
         io_uring_prep_readv(sqe, f->fd, iov, (unsigned)iovcnt, off);
     }
@@ -286,6 +290,8 @@ int blk_file_truncate(struct blk_file *f, uint64_t size)
     if (ftruncate(f->fd, (off_t)size) < 0)
         return -errno;
     f->size = size;
+    if (size > f->written_end)
+        f->written_end = size;
     return 0;
 }
 

@@ -104,6 +104,7 @@ int blk_image_open(const char *path, const struct blk_open_opts *opts, struct io
         if (end >= 0)
             img->file.size = (uint64_t)end;
     }
+    img->file.written_end = img->file.size;
     r = img->ops->open(img, opts, err, errlen);
     img->chain = NULL;
     if (r < 0) {

@@ -293,6 +293,23 @@ static int read_old(struct qcow2 *q, uint64_t e, uint64_t gstart, uint64_t pos, 
     }
 }
 
+/* Whether bytes [pos, pos+len) of the guest cluster at gstart, as mapped by entry e, are
+ * known to read as zeroes without looking at data. */
+static bool old_is_zero(struct qcow2 *q, uint64_t e, uint64_t gstart, uint64_t pos, size_t len)
+{
+    if (len == 0)
+        return true;
+    enum qcow2_map_type type;
+    uint64_t host;
+    if (classify(q, e, 0, 0, &type, &host) < 0)
+        return false;
+    if (type == QCOW2_MAP_ZERO)
+        return true;
+    if (type != QCOW2_MAP_UNALLOC)
+        return false;
+    return !q->backing || gstart + pos >= q->backing->size;
+}
+
 /* Frees (deferred) whatever host clusters entry e holds. */
 static int release_entry(struct qcow2 *q, uint64_t e)
 {
@@ -356,6 +373,25 @@ static bool in_place(const struct qcow2 *q, uint64_t e)
            (e & QCOW2_OFFSET_MASK);
 }
 
+/* Points entries [ci, ci+k) of the L2 table at l2off to the new clusters at host and
+ * releases what they held. */
+static int set_entries(struct qcow2 *q, uint64_t l2off, uint64_t ci, uint64_t k, uint64_t host)
+{
+    uint8_t *t;
+    int r = qcow2_cache_get(q, &q->l2_cache, l2off, false, &t);
+    if (r < 0)
+        return r;
+    for (uint64_t i = 0; i < k; i++) {
+        uint64_t old = l2_get(q, t, ci + i);
+        l2_set(q, t, ci + i, (host + i * q->cluster_size) | QCOW2_OFLAG_COPIED);
+        r = release_entry(q, old);
+        if (r < 0)
+            break;
+    }
+    qcow2_cache_mark_dirty(&q->l2_cache, t);
+    return r;
+}
+
 /* Writes the run of clusters [ci, ci+k) of table t that need new host clusters. */
 static int write_allocating(struct qcow2 *q, uint64_t l1i, uint64_t ci, uint64_t k, uint64_t off,
                             const struct iovec *iov, int iovcnt, size_t skip, size_t bytes,
@@ -371,6 +407,26 @@ static int write_allocating(struct qcow2 *q, uint64_t l1i, uint64_t ci, uint64_t
         return r;
     uint64_t e_first = l2_get(q, t, ci), e_last = l2_get(q, t, ci + k - 1);
     uint64_t gstart = off - incl;
+    if (old_is_zero(q, e_first, gstart, 0, incl) &&
+        old_is_zero(q, e_last, gstart + (k - 1) * cs, cs - tail, tail)) {
+        /* Zero copy-on-write sources: if the new clusters lie in never-written space they
+         * already read as zeroes, so only the guest data is written. */
+        uint64_t host;
+        r = qcow2_alloc_clusters(q, k, &host);
+        if (r < 0)
+            return r;
+        if (host >= q->file->written_end) {
+            int cnt = blk_iov_slice(iov, iovcnt, skip, bytes, v, iovcnt + 1);
+            r = cnt < 0 ? -EINVAL : blk_file_pwritev_data(q->file, host + incl, v, cnt);
+            q->data_dirty = true;
+            if (r < 0)
+                return r;
+            return set_entries(q, l2off, ci, k, host);
+        }
+        r = qcow2_free_deferred(q, host, k); /* reused space: fall back to explicit COW */
+        if (r < 0)
+            return r;
+    }
     uint8_t *head = NULL, *tailbuf = NULL;
     if (incl && !(head = malloc(incl)))
         return -ENOMEM;
@@ -405,18 +461,7 @@ static int write_allocating(struct qcow2 *q, uint64_t l1i, uint64_t ci, uint64_t
     free(tailbuf);
     if (r < 0)
         return r; /* the allocated clusters leak; the mapping is unchanged */
-    r = qcow2_cache_get(q, &q->l2_cache, l2off, false, &t);
-    if (r < 0)
-        return r;
-    for (uint64_t i = 0; i < k; i++) {
-        uint64_t old = l2_get(q, t, ci + i);
-        l2_set(q, t, ci + i, (host + i * cs) | QCOW2_OFLAG_COPIED);
-        r = release_entry(q, old);
-        if (r < 0)
-            break;
-    }
-    qcow2_cache_mark_dirty(&q->l2_cache, t);
-    return r;
+    return set_entries(q, l2off, ci, k, host);
 }
 
 int qcow2_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iovcnt, size_t len)

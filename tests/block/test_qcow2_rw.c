@@ -179,6 +179,36 @@ static void test_l2_cache_eviction(void **state)
     t_close(&t);
 }
 
+static void test_partial_write_into_reused_space(void **state)
+{
+    /* Freed clusters hold old data: a partial write that reuses one must still read zeroes
+     * around the new bytes (explicit copy-on-write instead of relying on holes). */
+    char p[256];
+    struct timg t;
+    t_path(p, dir, "reuse.qcow2");
+    t_create(p, 1 << 20, 12, NULL, NULL);
+    assert_int_equal(t_open(&t, p, BLK_FORMAT_QCOW2, false), 0);
+    uint8_t w[16384], r[4096];
+    memset(w, 0xab, sizeof(w));
+    assert_int_equal(blk_image_pwrite(t.img, 0, w, sizeof(w)), 0);
+    assert_int_equal(t.img->ops->discard(t.img, 0, sizeof(w)), 0);
+    assert_int_equal(qcow2_flush(t.q), 0); /* the four clusters are free again */
+    memset(w, 0x11, 100);
+    assert_int_equal(blk_image_pwrite(t.img, 65536 + 1000, w, 100), 0);
+    assert_int_equal(blk_image_pread(t.img, 65536, r, sizeof(r)), 0);
+    for (size_t i = 0; i < sizeof(r); i++)
+        assert_int_equal(r[i], i >= 1000 && i < 1100 ? 0x11 : 0);
+    /* Fresh space past everything written: the fast path, same result. */
+    assert_int_equal(blk_image_pwrite(t.img, 900000 + 7, w, 100), 0);
+    assert_int_equal(blk_image_pread(t.img, 897024, r, sizeof(r)), 0);
+    for (size_t i = 0; i < sizeof(r); i++)
+        assert_int_equal(r[i], i >= 2983 && i < 3083 ? 0x11 : 0);
+    t_close(&t);
+    assert_int_equal(t_open(&t, p, BLK_FORMAT_QCOW2, true), 0);
+    assert_int_equal(t_check(&t), 0);
+    t_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_zeroes_and_discard),
         cmocka_unit_test(test_resize_grows),
         cmocka_unit_test(test_l2_cache_eviction),
+        cmocka_unit_test(test_partial_write_into_reused_space),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
