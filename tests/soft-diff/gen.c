@@ -111,6 +111,7 @@ void gen_begin(struct gen *g, struct diff_case *c)
     c->in.gpr[R_SP] = DIFF_STACK_TOP;
     c->in.rflags = gen_random_flags(g);
     diff_fx_default(c->in.fx);
+    c->cmp_fpu = true; /* integer snippets must leave the x87/SSE state alone */
     /* The pointer and index registers of memory operands are chosen before any instruction so
      * that no earlier instruction of the snippet can overwrite them. */
     unsigned p = gen_free_reg(g, 0);
