@@ -186,7 +186,8 @@ int simd_op_fxrstor(struct soft_cpu *cpu, const struct soft_insn *in);
 int simd_op_ldmxcsr(struct soft_cpu *cpu, const struct soft_insn *in);
 int simd_op_stmxcsr(struct soft_cpu *cpu, const struct soft_insn *in);
 
-/* x87_host.c: host-executed x87 operations; each returns the host status word. */
+/* x87_host.c: host-executed x87 operations; each returns the host status word. ctl: the guest
+ * FCW in bits 0..15 and FSW in bits 16..31. */
 enum x87_unary {
     X87_U_SQRT,
     X87_U_RNDINT,
@@ -207,22 +208,22 @@ enum x87_binary {
 };
 enum x87_pop2 { X87_P_PATAN, X87_P_YL2X, X87_P_YL2XP1 };
 enum x87_push2 { X87_Q_SINCOS, X87_Q_PTAN, X87_Q_XTRACT };
-uint16_t x87_host_unary(enum x87_unary op, long double *x, uint16_t fcw);
-uint16_t x87_host_binary(enum x87_binary op, long double *a, long double b, uint16_t fcw);
+uint16_t x87_host_unary(enum x87_unary op, long double *x, uint32_t ctl);
+uint16_t x87_host_binary(enum x87_binary op, long double *a, long double b, uint32_t ctl);
 uint16_t x87_host_pop2(enum x87_pop2 op, long double x, long double y, long double *r,
-                       uint16_t fcw);
+                       uint32_t ctl);
 uint16_t x87_host_push2(enum x87_push2 op, long double x, long double *top, long double *below,
-                        uint16_t fcw);
+                        uint32_t ctl);
 uint16_t x87_host_compare(bool unordered_ok, bool eflags_form, long double a, long double b,
-                          uint64_t *eflags, uint16_t fcw);
+                          uint64_t *eflags, uint32_t ctl);
 uint16_t x87_host_arith_mem(unsigned op, unsigned kind, long double *st0, const uint8_t *m,
-                            uint16_t fcw);
-uint16_t x87_host_compare_mem(unsigned kind, long double st0, const uint8_t *m, uint16_t fcw);
-uint16_t x87_host_load_f32(const uint8_t *m, long double *r, uint16_t fcw);
-uint16_t x87_host_load_f64(const uint8_t *m, long double *r, uint16_t fcw);
-uint16_t x87_host_const(unsigned which, long double *r, uint16_t fcw);
-uint16_t x87_host_store_f(long double x, unsigned size, uint8_t *m, uint16_t fcw);
-uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *m, uint16_t fcw);
+                            uint32_t ctl);
+uint16_t x87_host_compare_mem(unsigned kind, long double st0, const uint8_t *m, uint32_t ctl);
+uint16_t x87_host_load_f32(const uint8_t *m, long double *r, uint32_t ctl);
+uint16_t x87_host_load_f64(const uint8_t *m, long double *r, uint32_t ctl);
+uint16_t x87_host_const(unsigned which, long double *r, uint32_t ctl);
+uint16_t x87_host_store_f(long double x, unsigned size, uint8_t *m, uint32_t ctl);
+uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *m, uint32_t ctl);
 
 /* x87_state.c: the register stack over the FXSAVE image. */
 /* Checks for a waiting x87 instruction (#NM on CR0.EM/TS, #MF if an unmasked exception is

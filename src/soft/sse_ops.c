@@ -35,9 +35,24 @@ int sse_op_kernel(struct soft_cpu *cpu, const struct soft_insn *in)
     memcpy(d, simd_xmm(cpu, in->op[0].reg), 16);
     simd_read(cpu, in, 1, s, 16, true);
     if (k->fp) {
-        uint32_t host = simd_host_enter(simd_mxcsr(cpu));
+        uint32_t mx = simd_mxcsr(cpu);
+        uint32_t tiny = 0;
+        if (!(mx & (1u << 11))) {
+            /* Underflow unmasked: a tiny result is reported even when exact. The host runs
+             * masked, where only inexact tiny results flag UE; with FZ set, every tiny result
+             * is flushed and flags UE, which detects tininess (SDM Vol. 1 11.5.2.4). */
+            _Alignas(16) uint8_t probe[16];
+            memcpy(probe, d, 16);
+            uint32_t host = simd_host_enter(mx | MXCSR_FZ);
+            k->x(probe, s);
+            tiny = simd_host_leave(host) & 0x10u;
+        }
+        /* FZ only acts while underflow is masked. */
+        uint32_t host = simd_host_enter(tiny || !(mx & (1u << 11)) ? mx & ~MXCSR_FZ : mx);
         k->x(d, s);
-        fp_finish(cpu, host);
+        uint32_t raised = simd_host_leave(host) | tiny;
+        if (simd_mxcsr_merge(cpu, raised))
+            simd_raise_xm(cpu);
     } else {
         k->x(d, s);
     }

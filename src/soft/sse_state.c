@@ -134,6 +134,10 @@ bool simd_mxcsr_merge(struct soft_cpu *cpu, uint32_t raised)
     uint32_t pre = raised & 0x7u;
     if (pre & unmasked)
         raised = pre;
+    /* An unmasked overflow is reported without the precision flag (the result is not
+     * rounded to infinity or the largest finite number). */
+    if (raised & unmasked & 0x8u)
+        raised &= ~0x20u;
     simd_set_mxcsr(cpu, mx | raised);
     return (raised & unmasked) != 0;
 }

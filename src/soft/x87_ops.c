@@ -5,15 +5,17 @@
 
 #include "soft/simd.h"
 
-static uint16_t fcw_of(struct soft_cpu *cpu)
+/* The x87_host.c control argument: guest FCW and FSW. */
+static uint32_t fcw_of(struct soft_cpu *cpu)
 {
-    return simd_get16(cpu, FX_FCW);
+    return simd_get16(cpu, FX_FCW) | (uint32_t)simd_get16(cpu, FX_FSW) << 16;
 }
 
-/* Would the flags of host_sw raise an unmasked exception (so nothing may be stored)? */
+/* Would the flags of host_sw raise an unmasked exception that suppresses the store? An
+ * unmasked precision exception still stores the rounded result (SDM Vol. 1 8.5.6). */
 static bool unmasked_in(struct soft_cpu *cpu, uint16_t host_sw)
 {
-    return (host_sw & ~fcw_of(cpu) & 0x3f) != 0;
+    return (host_sw & ~simd_get16(cpu, FX_FCW) & 0x1f) != 0;
 }
 
 /* Reads a memory operand of an x87 instruction as an extended value: m32fp/m64fp/m80fp, or
@@ -71,8 +73,14 @@ int x87_op_fld(struct soft_cpu *cpu, const struct soft_insn *in)
     bool um;
     x87_enter(cpu, in, true);
     if (in->op[0].kind == OPK_ST) {
-        if (!x87_read(cpu, in->op[0].reg, &v, &um) && um)
+        if (!x87_read(cpu, in->op[0].reg, &v, &um)) {
+            if (um)
+                return 0;
+            /* masked underflow: the indefinite is pushed; C1 reports the underflow */
+            x87_push(cpu, v);
+            x87_set_cc(cpu, 0, FSW_C1);
             return 0;
+        }
     } else if (!read_mem_value(cpu, in, 0, false, &v)) {
         return 0;
     }
@@ -139,7 +147,7 @@ int x87_op_fst(struct soft_cpu *cpu, const struct soft_insn *in)
         uint16_t sw = x87_host_store_f(v, o->size == 4 ? 4 : 8, m, fcw_of(cpu));
         if (!unmasked_in(cpu, sw))
             simd_write(cpu, in, 0, m, o->size == 4 ? 4 : 8, false);
-        if (!x87_merge(cpu, sw, FSW_C1))
+        if (!x87_merge(cpu, sw, FSW_CC))
             return 0;
     }
     if (in->aux & 1)
@@ -162,7 +170,7 @@ int x87_op_fist(struct soft_cpu *cpu, const struct soft_insn *in)
     uint16_t sw = x87_host_store_i(v, size, in->aux & 2, m, fcw_of(cpu));
     if (!unmasked_in(cpu, sw))
         simd_write(cpu, in, 0, m, size, false);
-    if (!x87_merge(cpu, sw, FSW_C1))
+    if (!x87_merge(cpu, sw, FSW_CC))
         return 0;
     if (in->aux & 1)
         x87_pop(cpu);
@@ -226,7 +234,7 @@ int x87_op_arith(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
         uint16_t sw = x87_host_arith_mem(op, kind, &dv, m, fcw_of(cpu));
-        if (x87_merge(cpu, sw, FSW_C1))
+        if (x87_merge(cpu, sw, FSW_CC))
             x87_set(cpu, 0, dv);
         return 0;
     }
@@ -239,7 +247,7 @@ int x87_op_arith(struct soft_cpu *cpu, const struct soft_insn *in)
     } else {
         long double a = rev ? sv : dv, b = rev ? dv : sv;
         uint16_t sw = x87_host_binary(ops[op], &a, b, fcw_of(cpu));
-        if (!x87_merge(cpu, sw, FSW_C1))
+        if (!x87_merge(cpu, sw, FSW_CC))
             return 0;
         x87_set(cpu, d, a);
     }
@@ -273,9 +281,10 @@ int x87_op_compare(struct soft_cpu *cpu, const struct soft_insn *in)
             sw = x87_host_compare(in->aux & 4, false, a, b, NULL, fcw_of(cpu));
     }
     if (!ok) {
+        /* stack underflow: "unordered", also when the exception is unmasked */
+        x87_set_cc(cpu, FSW_C0 | FSW_C2 | FSW_C3, FSW_C1);
         if (um)
             return 0;
-        x87_set_cc(cpu, FSW_C0 | FSW_C2 | FSW_C3, FSW_C1);
     } else if (!x87_merge(cpu, sw, FSW_CC)) {
         return 0;
     }
@@ -299,8 +308,11 @@ int x87_op_comi(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
     } else {
         uint16_t sw = x87_host_compare(in->aux & 4, true, a, b, &f, fcw_of(cpu));
-        if (!x87_merge(cpu, sw, FSW_C1))
+        if (!x87_merge(cpu, sw, FSW_CC)) {
+            /* an unmasked invalid operation still reports "unordered" in EFLAGS */
+            soft_flags_set(cpu, f, RFLAGS_ARITH);
             return 0;
+        }
     }
     soft_flags_set(cpu, f, RFLAGS_ARITH);
     if (in->aux & 1)
@@ -329,7 +341,7 @@ int x87_op_unary(struct soft_cpu *cpu, const struct soft_insn *in)
             x87_set(cpu, 0, v);
         return 0;
     }
-    uint16_t cc = in->aux == X87_U_SIN || in->aux == X87_U_COS ? FSW_C1 | FSW_C2 : FSW_C1;
+    uint16_t cc = FSW_CC;
     uint16_t sw = x87_host_unary((enum x87_unary)in->aux, &v, fcw_of(cpu));
     if (!x87_merge(cpu, sw, cc))
         return 0;
@@ -365,7 +377,7 @@ int x87_op_binary_st1(struct soft_cpu *cpu, const struct soft_insn *in)
             x87_set(cpu, 0, x87_indefinite());
         return 0;
     }
-    uint16_t cc = in->aux == X87_B_SCALE ? FSW_C1 : FSW_CC;
+    uint16_t cc = FSW_CC;
     uint16_t sw = x87_host_binary((enum x87_binary)in->aux, &a, b, fcw_of(cpu));
     if (!x87_merge(cpu, sw, cc))
         return 0;
@@ -385,7 +397,7 @@ int x87_op_pop2(struct soft_cpu *cpu, const struct soft_insn *in)
         r = x87_indefinite();
     } else {
         uint16_t sw = x87_host_pop2((enum x87_pop2)in->aux, x, y, &r, fcw_of(cpu));
-        if (!x87_merge(cpu, sw, FSW_C1))
+        if (!x87_merge(cpu, sw, FSW_CC))
             return 0;
     }
     x87_set(cpu, 1, r);
@@ -416,12 +428,12 @@ int x87_op_push2(struct soft_cpu *cpu, const struct soft_insn *in)
     }
     uint16_t sw = x87_host_push2((enum x87_push2)in->aux, x, &top, &below, fcw_of(cpu));
     if (unmasked_in(cpu, sw) || (in->aux != X87_Q_XTRACT && (sw & FSW_C2))) {
-        x87_merge(cpu, sw, FSW_C1 | FSW_C2);
+        x87_merge(cpu, sw, FSW_CC);
         return 0;
     }
     x87_set(cpu, 0, below);
     x87_push(cpu, top);
-    x87_merge(cpu, sw, FSW_C1 | FSW_C2);
+    x87_merge(cpu, sw, FSW_CC);
     return 0;
 }
 

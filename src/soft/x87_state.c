@@ -129,11 +129,11 @@ bool x87_merge(struct soft_cpu *cpu, uint16_t host_sw, uint16_t cc)
     uint16_t fcw = simd_get16(cpu, FX_FCW);
     uint16_t fsw = simd_get16(cpu, FX_FSW);
     fsw = (uint16_t)((fsw & ~cc) | (host_sw & cc) | raised);
-    bool unmasked = raised & ~fcw & 0x3f;
-    if (unmasked)
+    if (raised & ~fcw & 0x3f)
         fsw |= FSW_ES | FSW_B;
     simd_set16(cpu, FX_FSW, fsw);
-    return !unmasked;
+    /* An unmasked precision exception does not suppress the result (SDM Vol. 1 8.5.6). */
+    return !(raised & ~fcw & 0x1f);
 }
 
 /* Tag of one register from its contents: 0 valid, 1 zero, 2 special (NaN, infinity,
