@@ -47,6 +47,7 @@ extern const struct gen_family gen_family_x87_move;
 extern const struct gen_family gen_family_x87_cmp;
 extern const struct gen_family gen_family_mix;
 extern const struct gen_family gen_family_faults_rmw;
+extern const struct gen_family gen_family_prefix;
 
 const struct gen_family *const gen_families[] = {
     &gen_family_alu,        &gen_family_test,       &gen_family_incdec,       &gen_family_negnot,
@@ -60,6 +61,6 @@ const struct gen_family *const gen_families[] = {
     &gen_family_sse_arith,  &gen_family_sse2_arith, &gen_family_sse_logic,    &gen_family_sse_cmp,
     &gen_family_sse_cvt,    &gen_family_sse_shuf,   &gen_family_sse2_int,     &gen_family_mmx,
     &gen_family_x87_arith,  &gen_family_x87_move,   &gen_family_x87_cmp,      &gen_family_mix,
-    &gen_family_faults_rmw,
+    &gen_family_faults_rmw, &gen_family_prefix,
 };
 const unsigned gen_nfamilies = sizeof gen_families / sizeof gen_families[0];

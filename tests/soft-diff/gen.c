@@ -349,8 +349,11 @@ bool gen_finish(struct gen *g)
     c->text[0] = 0;
     while (off < c->code_len) {
         if (!ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, DIFF_CODE_ADDR + off,
-                                                c->code + off, c->code_len - off, &in)))
-            return false;
+                                                c->code + off, c->code_len - off, &in))) {
+            /* e.g. longer than 15 bytes on purpose: both CPUs must raise #GP(0) */
+            snprintf(c->text + pos, sizeof c->text - pos, "%s(not decodable)", pos ? "; " : "");
+            break;
+        }
         int n = snprintf(c->text + pos, sizeof c->text - pos, "%s%s", pos ? "; " : "", in.text);
         if (n < 0 || (size_t)n >= sizeof c->text - pos) {
             pos = sizeof c->text - 1;

@@ -89,7 +89,9 @@ static void gen_faults_rmw(struct gen *g)
     rq.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
     rq.operands[0].mem.base = gen_gpr(r, 8, false);
     rq.operands[0].mem.size = (ZyanU16)size;
-    if (!unary)
+    if (ops[k] == ZYDIS_MNEMONIC_BTS) /* an immediate bit offset keeps the access on that page */
+        gen_op_imm(&rq.operands[1], rng_below(g->rng, size * 8));
+    else if (!unary)
         gen_op_reg(&rq.operands[1], gen_gpr(gen_free_reg(g, 0), size, false));
     if (ops[k] != ZYDIS_MNEMONIC_XCHG && rng_chance(g->rng, 50))
         rq.prefixes = ZYDIS_ATTRIB_HAS_LOCK;
