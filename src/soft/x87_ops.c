@@ -304,6 +304,8 @@ int x87_op_comi(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned s = in->nops >= 2 && in->op[1].kind == OPK_ST ? in->op[1].reg : 1;
     bool ok = x87_read(cpu, 0, &a, &um) && x87_read(cpu, s, &b, &um);
     if (!ok) {
+        /* stack underflow: "unordered" in EFLAGS even when the exception is unmasked */
+        soft_flags_set(cpu, f, RFLAGS_ARITH);
         if (um)
             return 0;
     } else {
