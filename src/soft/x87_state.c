@@ -132,7 +132,10 @@ bool x87_merge(struct soft_cpu *cpu, uint16_t host_sw, uint16_t cc)
     if (raised & ~fcw & 0x3f)
         fsw |= FSW_ES | FSW_B;
     simd_set16(cpu, FX_FSW, fsw);
-    /* An unmasked precision exception does not suppress the result (SDM Vol. 1 8.5.6). */
+    /* An unmasked precision exception does not suppress the result (SDM Vol. 1 8.5.6).
+     * XXX: unmasked overflow/underflow with a register destination should store the result
+     * with a biased exponent and set C1 (8.5.4, 8.5.5); ember leaves the destination alone.
+     * XXX: FLD ST(i) of an empty register with IE unmasked pushes on hardware; not here. */
     return !(raised & ~fcw & 0x1f);
 }
 
