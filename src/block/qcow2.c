@@ -168,6 +168,7 @@ static int qcow2_open(struct blk_image *img, const struct blk_open_opts *opts, c
     q->l2_entry_size = q->extended_l2 ? 16 : 8;
     q->l2_entries = q->cluster_size / q->l2_entry_size;
     if (!img->read_only) {
+        /* XXX: a dirty image (lazy refcounts) is not repaired here; it opens read-only. */
         if (q->h.incompatible_features & (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT)) {
             r = blk_err(err, errlen, -EROFS,
                         "%s: image is marked %s; open it read-only or "
