@@ -53,6 +53,8 @@ static const char *end_name(int v, char buf[16])
     }
 }
 
+/* XXX: FOP, FIP and FDP (FXSAVE bytes 6-23) are not compared: the soft CPU is not required to
+ * track the last x87 instruction and operand pointers yet. */
 static void compare_fpu(const struct diff_regs *n, const struct diff_regs *s, uint16_t fsw_undef,
                         struct why_buf *w)
 {

@@ -23,7 +23,8 @@ bool rng_chance(struct rng *r, unsigned percent);
 uint64_t rng_edge(struct rng *r, unsigned size);
 
 /* What the soft CPU advertises (CPUID) and the host supports: optional instructions are only
- * generated when both have them. */
+ * generated when both have them. XXX: movbe, sse3 and ssse3 are detected but no family uses
+ * them yet. */
 struct gen_features {
     bool lzcnt, bmi1, popcnt, movbe, cx16, sse3, ssse3, mmx, sse2, fpu;
 };

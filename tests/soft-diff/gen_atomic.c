@@ -70,6 +70,8 @@ static void gen_cmpxchg8b16b(struct gen *g)
     gen_emit(g, &rq, 0);
 }
 
+/* XXX: CMPXCHG8B is gated on CX16 too (one family for both); every x86-64 CPU we target has
+ * CX16, so this only matters for a soft CPU that stops advertising it. */
 static bool have_cx16(const struct gen_features *f)
 {
     return f->cx16;
