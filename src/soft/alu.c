@@ -108,6 +108,8 @@ int soft_op_alu(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
     }
+    if (op != ALU_CMP)
+        soft_rmw_prepare(cpu, in, 0);
     uint64_t a = soft_op_get(cpu, in, 0);
     uint64_t r = alu(cpu, op, size, a, b);
     if (op != ALU_CMP)
@@ -143,6 +145,7 @@ int soft_op_incdec(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
     }
+    soft_rmw_prepare(cpu, in, 0);
     uint64_t a = soft_op_get(cpu, in, 0);
     uint64_t r = (a + (uint64_t)d) & m;
     soft_op_set(cpu, in, 0, r);
@@ -166,6 +169,7 @@ int soft_op_neg(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
     }
+    soft_rmw_prepare(cpu, in, 0);
     uint64_t a = soft_op_get(cpu, in, 0);
     uint64_t r = (0 - a) & m;
     soft_op_set(cpu, in, 0, r);
@@ -186,6 +190,7 @@ int soft_op_not(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
     }
+    soft_rmw_prepare(cpu, in, 0);
     soft_op_set(cpu, in, 0, ~soft_op_get(cpu, in, 0));
     return 0;
 }
@@ -255,6 +260,7 @@ int soft_op_xchg(struct soft_cpu *cpu, const struct soft_insn *in)
             while (!soft_cas(p, size, &old, v & soft_mask(size)))
                 ;
         } else {
+            soft_rmw_prepare(cpu, in, mi);
             old = soft_op_get(cpu, in, mi);
             soft_op_set(cpu, in, mi, v);
         }
@@ -283,6 +289,7 @@ int soft_op_xadd(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
     }
+    soft_rmw_prepare(cpu, in, 0);
     uint64_t a = soft_op_get(cpu, in, 0);
     uint64_t r = a + b;
     soft_op_set(cpu, in, 1, a); /* source first: with one register for both, the sum wins */
@@ -303,6 +310,7 @@ int soft_op_cmpxchg(struct soft_cpu *cpu, const struct soft_insn *in)
         cur = acc;
         soft_cas(p, size, &cur, src);
     } else {
+        soft_rmw_prepare(cpu, in, 0);
         cur = soft_op_get(cpu, in, 0);
         if (cur == acc)
             soft_op_set(cpu, in, 0, src);

@@ -37,6 +37,8 @@ int soft_op_bt(struct soft_cpu *cpu, const struct soft_insn *in)
                 return 0;
             }
         }
+        if (op != BT_TEST)
+            soft_rmw_prepare(cpu, in, 0);
         uint64_t v = soft_op_get(cpu, in, 0);
         cf = v & bit;
         if (op != BT_TEST)
@@ -50,6 +52,8 @@ int soft_op_bt(struct soft_cpu *cpu, const struct soft_insn *in)
     uint64_t lin = soft_lin(cpu, in, d) + (uint64_t)(unit * (int64_t)size);
     if (cpu->mode != SOFT_MODE_64)
         lin = (uint32_t)lin;
+    else if (d->seg == SEG_SS && (uint64_t)((int64_t)(lin << 16) >> 16) != lin)
+        soft_raise_ss(cpu, 0); /* stack-segment reference */
     uint64_t bit = 1ULL << ((uint64_t)soff & (bits - 1));
     if ((in->prefix & SOFT_INSN_LOCK) && op != BT_TEST && !(lin & (size - 1))) {
         void *p = soft_host_ptr(cpu, lin, size, ACC_WRITE);
@@ -61,6 +65,8 @@ int soft_op_bt(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
     }
+    if (op != BT_TEST)
+        soft_translate(cpu, lin, ACC_WRITE, false); /* faults as a write */
     uint64_t v = soft_read(cpu, lin, size);
     cf = v & bit;
     if (op != BT_TEST)

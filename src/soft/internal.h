@@ -470,6 +470,24 @@ static inline void soft_op_set(struct soft_cpu *cpu, const struct soft_insn *in,
     }
 }
 
+/* Read-modify-write destinations fault as writes (#PF W bit) even though they are read first:
+ * translate operand i for writing before the read. */
+static inline void soft_rmw_prepare(struct soft_cpu *cpu, const struct soft_insn *in, unsigned i)
+{
+    const struct soft_operand *o = &in->op[i];
+    if (o->kind != OPK_MEM)
+        return;
+    uint64_t lin = soft_lin(cpu, in, o);
+    struct tlb_entry *e = &cpu->tlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag_w == (lin & PAGE_MASK) && (lin & 0xfff) + o->size <= PAGE_SIZE))
+        return;
+    soft_translate(cpu, lin, ACC_WRITE, false);
+    if ((lin & 0xfff) + o->size > PAGE_SIZE) {
+        uint64_t next = (lin | 0xfff) + 1;
+        soft_translate(cpu, cpu->mode == SOFT_MODE_64 ? next : (uint32_t)next, ACC_WRITE, false);
+    }
+}
+
 /* Stack helpers (stack.c). */
 void soft_push(struct soft_cpu *cpu, unsigned size, uint64_t v);
 uint64_t soft_pop(struct soft_cpu *cpu, unsigned size);

@@ -35,6 +35,8 @@ int soft_op_shift(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned count = (unsigned)soft_op_get(cpu, in, 1) & (size == 8 ? 63 : 31);
     if (in->nops < 2)
         count = 1;
+    if (count != 0)
+        soft_rmw_prepare(cpu, in, 0);
     uint64_t a = soft_op_get(cpu, in, 0);
     if (count == 0) {
         if (in->op[0].kind == OPK_REG && size == 4)
@@ -127,6 +129,8 @@ int soft_op_shxd(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned size = in->op[0].size, bits = size * 8;
     uint64_t m = soft_mask(size), msb = 1ULL << (bits - 1);
     unsigned count = (unsigned)soft_op_get(cpu, in, 2) & (size == 8 ? 63 : 31);
+    if (count != 0)
+        soft_rmw_prepare(cpu, in, 0);
     uint64_t a = soft_op_get(cpu, in, 0), b = soft_op_get(cpu, in, 1);
     if (count == 0) {
         if (in->op[0].kind == OPK_REG && size == 4)
