@@ -58,6 +58,18 @@ static void test_pf_write_protect(void **state)
     harness_destroy(&h);
 }
 
+/* A read-modify-write destination on a not-present page faults as a write. */
+SNIPPET(snip_rmw_201000, "addl $1, 0x201000\n hlt");
+static void test_pf_rmw_is_write(void **state)
+{
+    struct harness h;
+    harness_init(&h, true);
+    harness_write64(&h, PTE(0x201000), 0);
+    harness_load(&h, snip_rmw_201000, snip_rmw_201000_end);
+    expect_pf(&h, 2, 0x201000); /* W, not present */
+    harness_destroy(&h);
+}
+
 SNIPPET(snip_jump_203000, "mov $0x203000, %rax\n jmp *%rax");
 static void test_pf_nx_fetch(void **state)
 {
@@ -206,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pf_not_present),
         cmocka_unit_test(test_pf_write_protect),
+        cmocka_unit_test(test_pf_rmw_is_write),
         cmocka_unit_test(test_pf_nx_fetch),
         cmocka_unit_test(test_pf_reserved_bit),
         cmocka_unit_test(test_pf_user_supervisor_page),
