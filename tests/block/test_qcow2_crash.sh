@@ -1,7 +1,7 @@
 #!/bin/bash
 # Crash test: a writer is SIGKILLed at random moments, ROUNDS times; after each kill
 # `qemu-img check` must find no corruption (leaks allowed) and every write acknowledged after
-# a flush must be intact. Usage: test_qcow2_crash.sh EMBER_IMG CRASHTOOL ROUNDS
+# a flush must be intact. Usage: test_qcow2_crash.sh EMBER CRASHTOOL ROUNDS
 set -u
 IMG_TOOL=$(realpath "$1") TOOL=$(realpath "$2") ROUNDS=${3:-30}
 command -v qemu-img >/dev/null || { echo "SKIP: qemu-img not installed"; exit 77; }

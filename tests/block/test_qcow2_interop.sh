@@ -1,7 +1,7 @@
 #!/bin/bash
 # Interoperability with Debian's qemu-img (the yardstick): images made by qemu-img are read by
 # ember byte for byte; images written by ember pass `qemu-img check` and `qemu-img compare`;
-# qemu-img reads ember's snapshots. Usage: test_qcow2_interop.sh EMBER_IMG CRASHTOOL
+# qemu-img reads ember's snapshots. Usage: test_qcow2_interop.sh EMBER
 set -u
 E=$(realpath "$1")
 command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || { echo "SKIP: no qemu-img"; exit 77; }
