@@ -68,8 +68,12 @@ static void compare_fpu(const struct diff_regs *n, const struct diff_regs *s, ui
     if ((nfsw & ~fsw_undef) != (sfsw & ~fsw_undef))
         why_add(w, " fsw %#x vs %#x (undefined bits %#x);", nfsw, sfsw, fsw_undef);
     for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (memcmp(n->fx + fields[i].off, s->fx + fields[i].off, fields[i].len) != 0)
-            why_add(w, " %s differs;", fields[i].name);
+        if (memcmp(n->fx + fields[i].off, s->fx + fields[i].off, fields[i].len) != 0) {
+            uint32_t a = 0, b = 0;
+            memcpy(&a, n->fx + fields[i].off, fields[i].len);
+            memcpy(&b, s->fx + fields[i].off, fields[i].len);
+            why_add(w, " %s %#x vs %#x;", fields[i].name, a, b);
+        }
     for (unsigned i = 0; i < 8; i++)
         if (memcmp(n->fx + 32 + 16 * i, s->fx + 32 + 16 * i, 10) != 0)
             why_add(w, " st%u/mm%u differs;", i, i);
