@@ -265,6 +265,8 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     vcpu->accel_state = NULL;
 }
 
+/* XXX: a machine reset loads the boot state but keeps the x87/SSE state and the MSRs that
+ * struct cpu_state does not carry (STAR, LSTAR, kvmclock, ...). */
 static int soft_vcpu_set_state(struct vcpu *vcpu, const struct cpu_state *st)
 {
     struct soft_vcpu *sc = vcpu->accel_state;

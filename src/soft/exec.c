@@ -261,6 +261,8 @@ static bool check_interrupts(struct soft_cpu *cpu)
     return true;
 }
 
+/* XXX: RFLAGS.TF single-stepping, DR0-3 breakpoints and #AC alignment checks are not
+ * implemented (CPUID does not advertise DE; TF is stored but never traps). */
 static void exec_block(struct soft_cpu *cpu)
 {
     uint64_t lin = cpu->segbase[SEG_CS] + cpu->rip;

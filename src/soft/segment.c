@@ -3,6 +3,8 @@
  * CPL, and the effective segment bases (only FS/GS in 64-bit mode). */
 #include "soft/internal.h"
 
+/* XXX: segment limits and access rights are not checked on data accesses in compatibility
+ * mode (flat segments assumed, as Linux uses); only the bases are applied. */
 void soft_update_mode(struct soft_cpu *cpu)
 {
     const struct cpu_segment *cs = &cpu->seg[SEG_CS];
