@@ -30,6 +30,7 @@ struct soft_vcpu {
     pthread_mutex_t lock; /* guards wake */
     pthread_cond_t cond;
     bool wake;
+    bool wait_for_sipi; /* after INIT (APs start here): halted until a SIPI */
 };
 
 static int soft_probe(char *why, size_t whylen)
@@ -241,11 +242,10 @@ static int soft_vcpu_init(struct vcpu *vcpu)
         free(sc);
         return r;
     }
+    sc->wait_for_sipi = vcpu->index > 0 && !vcpu->has_boot_state;
     if (sc->lapic) {
         lapic_set_wake(sc->lapic, on_wake, sc);
-        /* XXX: application processors wait for INIT/SIPI, but the soft CPU has no real mode to
-         * run the SIPI trampoline in: SMP guests only get the bootstrap processor. */
-        lapic_set_wait_for_sipi(sc->lapic, vcpu->index > 0 && !vcpu->has_boot_state);
+        lapic_set_wait_for_sipi(sc->lapic, sc->wait_for_sipi);
     }
     vcpu->accel_state = sc;
     return 0;
@@ -304,21 +304,68 @@ static void halt_wait(struct soft_vcpu *sc)
         lapic_poll_timer(sc->lapic);
 }
 
+/* The state a SIPI starts a processor in (SDM Vol. 3A 8.4.4.1 and Table 9-1): real mode at
+ * CS:IP = (vector << 8):0000. */
+static int start_from_sipi(struct soft_vcpu *sc, uint8_t vector)
+{
+    struct cpu_state st;
+    memset(&st, 0, sizeof(st));
+    for (unsigned i = 0; i < SEG_COUNT; i++) {
+        st.seg[i].limit = 0xffff;
+        st.seg[i].type = 3;
+        st.seg[i].s = 1;
+        st.seg[i].present = 1;
+    }
+    st.seg[SEG_CS].selector = (uint16_t)(vector << 8);
+    st.seg[SEG_CS].base = (uint64_t)vector << 12;
+    st.seg[SEG_CS].type = 0xb;
+    st.tr.type = 0xb;
+    st.tr.present = 1;
+    st.tr.limit = 0xffff;
+    st.ldt.type = 2;
+    st.ldt.present = 1;
+    st.ldt.limit = 0xffff;
+    st.gdt.limit = 0xffff;
+    st.idt.limit = 0x3ff;
+    st.rflags = RFLAGS_FIXED1;
+    st.cr0 = CR0_ET;
+    st.gpr[GPR_RDX] = 0x600;
+    st.apic_base = sc->lapic ? lapic_get_base_msr(sc->lapic) : 0;
+    return soft_cpu_set_state(sc->cpu, &st);
+}
+
+/* INIT and SIPI from the LAPIC (application processor start-up). */
+static int handle_startup(struct soft_vcpu *sc)
+{
+    uint8_t vec;
+    switch (lapic_take_startup(sc->lapic, &vec)) {
+    case LAPIC_STARTUP_INIT:
+        sc->wait_for_sipi = true;
+        lapic_set_wait_for_sipi(sc->lapic, true);
+        return 0;
+    case LAPIC_STARTUP_SIPI:
+        if (!sc->wait_for_sipi)
+            return 0;
+        sc->wait_for_sipi = false;
+        lapic_set_wait_for_sipi(sc->lapic, false);
+        return start_from_sipi(sc, vec);
+    default:
+        return 0;
+    }
+}
+
 static enum vcpu_exit soft_vcpu_run(struct vcpu *vcpu)
 {
     struct soft_vcpu *sc = vcpu->accel_state;
     for (;;) {
         if (atomic_load(&vcpu->stop_requested))
             return VCPU_EXIT_STOP;
-        if (sc->lapic) {
-            uint8_t vec;
-            enum lapic_startup s = lapic_take_startup(sc->lapic, &vec);
-            if (s != LAPIC_STARTUP_NONE)
-                log_warn("soft: vCPU %u: INIT/SIPI ignored (no real mode in the soft CPU)",
-                         vcpu->index);
+        if (sc->lapic && handle_startup(sc) < 0) {
+            log_error("soft: vCPU %u: cannot start from SIPI", vcpu->index);
+            return VCPU_EXIT_ERROR;
         }
-        if (vcpu->index > 0 && !vcpu->has_boot_state) {
-            halt_wait(sc); /* an AP without a boot state waits for a SIPI that cannot run */
+        if (sc->wait_for_sipi) {
+            halt_wait(sc);
             continue;
         }
         switch (soft_cpu_run(sc->cpu, RUN_SLICE)) {

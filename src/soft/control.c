@@ -158,3 +158,61 @@ int soft_op_retf(struct soft_cpu *cpu, const struct soft_insn *in)
     set_rip(cpu, size, rip);
     return 1;
 }
+
+/* Far JMP/CALL target: ptr16:16/32 immediate (decoded with the offset in the low 32 bits and the
+ * selector above) or m16:16/32/64 in memory. */
+static void far_target(struct soft_cpu *cpu, const struct soft_insn *in, uint16_t *sel,
+                       uint64_t *off)
+{
+    const struct soft_operand *o = &in->op[0];
+    if (o->kind == OPK_IMM) {
+        *off = (uint64_t)o->disp & 0xffffffffULL;
+        *sel = (uint16_t)((uint64_t)o->disp >> 32);
+        return;
+    }
+    if (o->kind != OPK_MEM)
+        soft_raise_ud(cpu);
+    uint64_t lin = soft_lin(cpu, in, o);
+    unsigned size = in->osize;
+    *off = soft_read(cpu, lin, size);
+    *sel = (uint16_t)soft_read(cpu, lin + size, 2);
+}
+
+/* Loads CS for a far JMP/CALL: real mode (base = selector * 16) or a code segment at the
+ * current privilege (XXX: call gates and task switches are not implemented). */
+static void far_load(struct soft_cpu *cpu, uint16_t sel)
+{
+    if (!(cpu->cr0 & CR0_PE)) {
+        struct cpu_segment cs = cpu->seg[SEG_CS];
+        cs.selector = sel;
+        cs.base = (uint64_t)sel << 4;
+        soft_set_cs(cpu, &cs);
+        return;
+    }
+    soft_far_load_cs(cpu, (uint16_t)((sel & ~3u) | cpu->cpl), cpu->cpl);
+}
+
+int soft_op_jmpf(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint16_t sel;
+    uint64_t off;
+    far_target(cpu, in, &sel, &off);
+    far_load(cpu, sel);
+    cpu->rip = in->osize == 2 ? (uint16_t)off : in->osize == 4 ? (uint32_t)off : off;
+    return 1;
+}
+
+int soft_op_callf(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint16_t sel;
+    uint64_t off;
+    far_target(cpu, in, &sel, &off);
+    uint16_t old_cs = cpu->seg[SEG_CS].selector;
+    uint64_t ret = cpu->rip;
+    unsigned size = in->osize;
+    soft_push(cpu, size, old_cs);
+    soft_push(cpu, size, ret);
+    far_load(cpu, sel);
+    cpu->rip = size == 2 ? (uint16_t)off : size == 4 ? (uint32_t)off : off;
+    return 1;
+}

@@ -223,9 +223,14 @@ int soft_decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, ui
         return -ENOSYS;
     }
     if (zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) {
-        if (zi.mnemonic != ZYDIS_MNEMONIC_RET)
-            return -ENOSYS; /* XXX: far JMP/CALL are not implemented */
-        out->fn = soft_op_retf;
+        if (zi.mnemonic == ZYDIS_MNEMONIC_RET)
+            out->fn = soft_op_retf;
+        else if (zi.mnemonic == ZYDIS_MNEMONIC_JMP)
+            out->fn = soft_op_jmpf;
+        else if (zi.mnemonic == ZYDIS_MNEMONIC_CALL)
+            out->fn = soft_op_callf;
+        else
+            return -ENOSYS;
     }
     flags = soft_handler_specialize(out, flags);
     if (!out->fn)

@@ -75,6 +75,8 @@ int soft_op_loop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_call(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_ret(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_retf(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_op_jmpf(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_op_callf(struct soft_cpu *cpu, const struct soft_insn *in);
 /* string.c */
 int soft_op_movs(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_stos(struct soft_cpu *cpu, const struct soft_insn *in);

@@ -85,6 +85,13 @@ void soft_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel)
     unsigned rpl = sel & 3;
     if (seg == SEG_CS)
         soft_raise_ud(cpu);
+    if (!(cpu->cr0 & CR0_PE)) {
+        /* Real mode: the base is selector * 16, the other attributes stay. */
+        cpu->seg[seg].selector = sel;
+        cpu->seg[seg].base = (uint64_t)sel << 4;
+        soft_update_mode(cpu);
+        return;
+    }
     if ((sel & ~3u) == 0) {
         /* Null selector: allowed except for SS outside 64-bit mode or at CPL 3. */
         if (seg == SEG_SS && (cpu->mode != SOFT_MODE_64 || cpu->cpl == 3 || rpl != cpu->cpl))
