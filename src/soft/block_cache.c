@@ -108,6 +108,11 @@ int soft_h_ud(struct soft_cpu *cpu, const struct soft_insn *in)
     soft_raise_ud(cpu);
 }
 
+int soft_h_too_long(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    soft_raise_gp(cpu, 0);
+}
+
 /* Decodes at most SOFT_BLOCK_MAX_INSNS instructions from bytes[0..avail) into insns. */
 static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
                            struct soft_insn *insns, unsigned *nbytes, bool *need_more)
@@ -125,7 +130,7 @@ static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t av
             if (n > 0)
                 break; /* end the block before it; it faults when reached */
             memset(&insns[0], 0, sizeof(insns[0]));
-            insns[0].fn = soft_h_ud;
+            insns[0].fn = r == -E2BIG ? soft_h_too_long : soft_h_ud;
             insns[0].len = 1;
             n = 1;
             off = 1;

@@ -181,6 +181,8 @@ int soft_decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, ui
     ZyanStatus st = ZydisDecoderDecodeFull(dec, bytes, avail, &zi, zo);
     if (st == ZYDIS_STATUS_NO_MORE_DATA)
         return -EAGAIN;
+    if (st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG)
+        return -E2BIG;
     if (ZYAN_FAILED(st))
         return -EINVAL;
 

@@ -12,7 +12,8 @@
 #define SOFT_H_ENDS_BLOCK 0x1 /* control transfer or state change: last instruction of a block */
 
 /* Decodes one instruction from bytes[0..avail) in mode (SOFT_MODE_*). Returns 0, -EAGAIN if
- * more bytes are needed, -EINVAL for an invalid encoding, -ENOSYS if ember has no handler. */
+ * more bytes are needed, -EINVAL for an invalid encoding, -E2BIG for one longer than 15 bytes
+ * (#GP), -ENOSYS if ember has no handler. */
 int soft_decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, uint32_t mode,
                     struct soft_insn *out, bool *ends_block);
 
@@ -23,5 +24,7 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags);
 
 /* Handler used for undecodable bytes: raises #UD when executed. */
 int soft_h_ud(struct soft_cpu *cpu, const struct soft_insn *in);
+/* Handler for instructions longer than 15 bytes: raises #GP(0) when executed. */
+int soft_h_too_long(struct soft_cpu *cpu, const struct soft_insn *in);
 
 #endif
