@@ -218,6 +218,13 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "ember run: --kernel FILE is required (see 'ember run --help')\n");
         return EMBER_EXIT_USAGE;
     }
+    const char *serial = cfg.console ? cfg.console : "stdio";
+    if (cfg.virtio_console && strcmp(cfg.virtio_console, "stdio") == 0 &&
+        strcmp(serial, "stdio") == 0) {
+        fprintf(stderr, "ember run: --virtio-console stdio needs --console other than stdio "
+                        "(both would read standard input)\n");
+        return EMBER_EXIT_USAGE;
+    }
     if (check_file("--kernel", cfg.kernel) < 0 ||
         (cfg.initrd && check_file("--initrd", cfg.initrd) < 0))
         return EMBER_EXIT_ERROR;

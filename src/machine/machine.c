@@ -19,6 +19,7 @@
 #include "platform/platform.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_console.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_rng.h"
 #include "util/log.h"
 
@@ -104,10 +105,9 @@ static int add_virtio_devices(struct machine *m)
     for (unsigned i = 0; i < m->cfg.ndisks; i++)
         if (!virtio_blk_create(vm, host, m->cfg.disks[i]))
             return -EINVAL;
-    if (m->cfg.nnets) {
-        log_error("--net: virtio-net is not built into this ember yet");
-        return -ENOTSUP;
-    }
+    for (unsigned i = 0; i < m->cfg.nnets; i++)
+        if (!virtio_net_create(vm, host, m->cfg.nets[i]))
+            return -EINVAL;
     return 0;
 }
 

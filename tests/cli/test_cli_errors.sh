@@ -69,6 +69,9 @@ expect "disk unknown option" 1 "--disk: unknown option 'bogus'" -- \
     "$EMBER" run --kernel "$GUEST" --accel kvm --disk "path=$GUEST,bogus=1"
 expect "disk unknown format" 1 "format=vmdk: expected raw or qcow2" -- \
     "$EMBER" run --kernel "$GUEST" --accel kvm --disk "path=$GUEST,format=vmdk"
+expect "two consoles on stdin" 2 "--virtio-console stdio needs --console other than stdio" -- \
+    "$EMBER" run --kernel "$GUEST" --accel kvm --virtio-console stdio
+expect "bad net spec" 1 "--net" -- "$EMBER" run --kernel "$GUEST" --accel kvm --net bogus
 expect "bad virtio console" 1 "virtio-console: bad options 'bogus'" -- \
     "$EMBER" run --kernel "$GUEST" --accel kvm --virtio-console bogus
 printf '\177ELF\002\001\001\000' > "$tmp/truncated.elf"
