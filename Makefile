@@ -31,11 +31,13 @@ $(TEST_BUILD)/build.ninja: | deps
 
 test: deps $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
+	bash guest/build-default-guest.sh $(TEST_BUILD)/guest
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(TEST_BUILD) --no-suite slow --print-errorlogs --num-processes 2 $(MESON_TEST_ARGS)
 
 soak: deps $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
+	bash guest/build-default-guest.sh $(TEST_BUILD)/guest
 	meson test -C $(TEST_BUILD) --suite slow --print-errorlogs --timeout-multiplier 10
 
 $(FUZZ_BUILD)/build.ninja: | deps
@@ -46,6 +48,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	@echo "fuzz targets: $(FUZZ_BUILD)/tests/fuzz-*"
 
 bench: build
+	bash guest/build-default-guest.sh $(BUILD)/guest
 	@for b in bench/*.sh; do echo "== $$b"; bash "$$b" $(BUILD) || exit 1; done
 
 format:
