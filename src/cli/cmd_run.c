@@ -130,10 +130,6 @@ static int pick_accel(const char *name, const struct accel_ops **out)
     char why[256] = "";
     if (strcmp(name, "auto") == 0) {
         *out = accel_pick_auto(why, sizeof(why));
-        if (!*out) {
-            fprintf(stderr, "ember run: no usable accelerator: %s\n", why);
-            return EMBER_EXIT_ERROR;
-        }
         log_info("accelerator: %s (%s)", (*out)->name, why);
         return 0;
     }

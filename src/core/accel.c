@@ -6,13 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* XXX(integration): EMBER_HAVE_SOFT is defined by the build once src/soft/accel.c exists; it goes
- * away when the soft accelerator lands. */
 static const struct accel_ops *const accelerators[] = {
     &kvm_accel_ops,
-#ifdef EMBER_HAVE_SOFT
     &soft_accel_ops,
-#endif
 };
 
 const struct accel_ops *accel_find(const char *name)
@@ -45,15 +41,14 @@ static bool host_has_hw_virt(void)
 
 const struct accel_ops *accel_pick_auto(char *why, size_t whylen)
 {
-    /* NULL only while the soft accelerator is not built in (see above). */
     if (!host_has_hw_virt()) {
         snprintf(why, whylen, "the host CPU flags show neither vmx nor svm");
-        return accel_find("soft");
+        return &soft_accel_ops;
     }
     char kvm_why[256] = "";
     if (kvm_accel_ops.probe && kvm_accel_ops.probe(kvm_why, sizeof(kvm_why)) < 0) {
         snprintf(why, whylen, "kvm is unusable: %s", kvm_why);
-        return accel_find("soft");
+        return &soft_accel_ops;
     }
     snprintf(why, whylen, "the host has hardware virtualization and /dev/kvm works");
     return &kvm_accel_ops;
