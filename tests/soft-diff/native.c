@@ -259,7 +259,7 @@ int diff_native_run(struct diff_native *nat, const struct diff_case *cases, unsi
             return -errno;
         if (pid == 0)
             child_main(nat->sh, cases, start, n);
-        bool killed;
+        bool killed = false;
         int status = wait_child(pid, nat->sh, 1000, &killed);
         if (status < 0)
             return status;
