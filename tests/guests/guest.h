@@ -97,6 +97,15 @@ int report(const char *name);
 
 int guest_main(void);
 
+/* Interrupts: handlers use gcc's interrupt attribute; the IDT lives in guest_lib.c.
+ * idt_set_gate installs a present, DPL 0, 64-bit interrupt gate on the boot code selector. */
+struct frame;
+typedef void (*guest_irq_handler)(struct frame *);
+void idt_set_gate(unsigned vec, guest_irq_handler handler);
+/* Every vector to handler (for "unexpected interrupt" catch-alls). */
+void idt_set_all(guest_irq_handler handler);
+void idt_load(void);
+
 void *memset(void *d, int c, unsigned long n);
 void *memcpy(void *d, const void *s, unsigned long n);
 

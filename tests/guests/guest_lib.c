@@ -75,3 +75,38 @@ void *memcpy(void *d, const void *s, unsigned long n)
         *p++ = *q++;
     return d;
 }
+
+/* The IDT shared by the guests that take interrupts (64-bit gate layout, SDM Vol. 3A 6.14.1). */
+struct idt_entry {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, zero;
+} __attribute__((packed));
+
+static struct idt_entry idt[256];
+
+void idt_set_gate(unsigned vec, guest_irq_handler handler)
+{
+    uint64_t a = (uint64_t)(uintptr_t)handler;
+    idt[vec & 0xff] = (struct idt_entry){.off_lo = (uint16_t)a,
+                                         .sel = 0x10, /* LONG_MODE_SEL_CS */
+                                         .type = 0x8E, /* present, DPL 0, 64-bit interrupt gate */
+                                         .off_mid = (uint16_t)(a >> 16),
+                                         .off_hi = (uint32_t)(a >> 32)};
+}
+
+void idt_set_all(guest_irq_handler handler)
+{
+    for (unsigned v = 0; v < 256; v++)
+        idt_set_gate(v, handler);
+}
+
+void idt_load(void)
+{
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) p = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(p));
+}

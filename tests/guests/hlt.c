@@ -27,21 +27,6 @@
 #define VEC_SPUR     0xFF
 #define WAIT_LIMIT   200 /* HLT wake-ups before giving up */
 
-struct idt_entry {
-    uint16_t off_lo, sel;
-    uint8_t ist, type;
-    uint16_t off_mid;
-    uint32_t off_hi, zero;
-} __attribute__((packed));
-
-struct idt_ptr {
-    uint16_t limit;
-    uint64_t base;
-} __attribute__((packed));
-
-struct frame;
-
-static struct idt_entry idt[256];
 static volatile unsigned pit_ticks, timer_ticks, unexpected;
 
 __attribute__((interrupt)) static void on_pit(struct frame *f)
@@ -69,26 +54,14 @@ __attribute__((interrupt)) static void on_unexpected(struct frame *f)
     unexpected++;
 }
 
-static void set_gate(unsigned vec, void (*h)(struct frame *))
-{
-    uint64_t a = (uint64_t)(uintptr_t)h;
-    idt[vec] = (struct idt_entry){.off_lo = (uint16_t)a,
-                                  .sel = 0x10,
-                                  .type = 0x8E, /* present, DPL 0, 64-bit interrupt gate */
-                                  .off_mid = (uint16_t)(a >> 16),
-                                  .off_hi = (uint32_t)(a >> 32)};
-}
-
 static void setup_idt(void)
 {
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, on_unexpected);
-    set_gate(VEC_PIT, on_pit);
-    set_gate(VEC_PIC_SPUR, on_spurious);
-    set_gate(VEC_TIMER, on_timer);
-    set_gate(VEC_SPUR, on_spurious);
-    struct idt_ptr p = {.limit = sizeof(idt) - 1, .base = (uint64_t)(uintptr_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(p));
+    idt_set_all(on_unexpected);
+    idt_set_gate(VEC_PIT, on_pit);
+    idt_set_gate(VEC_PIC_SPUR, on_spurious);
+    idt_set_gate(VEC_TIMER, on_timer);
+    idt_set_gate(VEC_SPUR, on_spurious);
+    idt_load();
 }
 
 static void setup_pic(void)

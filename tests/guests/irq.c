@@ -33,16 +33,6 @@
 #define VEC_SPUR     0xFF
 #define WAIT_LIMIT   100
 
-struct idt_entry {
-    uint16_t off_lo, sel;
-    uint8_t ist, type;
-    uint16_t off_mid;
-    uint32_t off_hi, zero;
-} __attribute__((packed));
-
-struct frame;
-
-static struct idt_entry idt[256];
 static volatile unsigned pic_irqs, ioapic_irqs, unexpected;
 static volatile uint8_t last_iir;
 
@@ -73,29 +63,14 @@ __attribute__((interrupt)) static void on_unexpected(struct frame *f)
     unexpected++;
 }
 
-static void set_gate(unsigned vec, void (*h)(struct frame *))
-{
-    uint64_t a = (uint64_t)(uintptr_t)h;
-    idt[vec] = (struct idt_entry){.off_lo = (uint16_t)a,
-                                  .sel = 0x10,
-                                  .type = 0x8E,
-                                  .off_mid = (uint16_t)(a >> 16),
-                                  .off_hi = (uint32_t)(a >> 32)};
-}
-
 static void setup_idt(void)
 {
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, on_unexpected);
-    set_gate(VEC_PIC_COM1, on_pic_com1);
-    set_gate(VEC_PIC_BASE + 7, on_spurious);
-    set_gate(VEC_IOAPIC, on_ioapic_com1);
-    set_gate(VEC_SPUR, on_spurious);
-    struct {
-        uint16_t limit;
-        uint64_t base;
-    } __attribute__((packed)) p = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(p));
+    idt_set_all(on_unexpected);
+    idt_set_gate(VEC_PIC_COM1, on_pic_com1);
+    idt_set_gate(VEC_PIC_BASE + 7, on_spurious);
+    idt_set_gate(VEC_IOAPIC, on_ioapic_com1);
+    idt_set_gate(VEC_SPUR, on_spurious);
+    idt_load();
 }
 
 static void setup_pic(uint8_t master_mask)

@@ -179,15 +179,6 @@ static int test_rng(struct vdev *v)
 #define C_QMSIX   0x1A
 #define ISR_OFF   0x1000
 
-struct idt_entry {
-    uint16_t off_lo, sel;
-    uint8_t ist, type;
-    uint16_t off_mid;
-    uint32_t off_hi, zero;
-} __attribute__((packed));
-
-struct frame;
-static struct idt_entry idt[256];
 static volatile unsigned msix_irqs, intx_irqs, unexpected;
 static volatile uint8_t last_isr;
 static uintptr_t isr_addr;
@@ -218,28 +209,13 @@ __attribute__((interrupt)) static void on_unexpected(struct frame *f)
     unexpected++;
 }
 
-static void set_gate(unsigned vec, void (*h)(struct frame *))
-{
-    uint64_t a = (uint64_t)(uintptr_t)h;
-    idt[vec] = (struct idt_entry){.off_lo = (uint16_t)a,
-                                  .sel = 0x10,
-                                  .type = 0x8E,
-                                  .off_mid = (uint16_t)(a >> 16),
-                                  .off_hi = (uint32_t)(a >> 32)};
-}
-
 static void setup_idt(void)
 {
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, on_unexpected);
-    set_gate(VEC_MSIX, on_msix);
-    set_gate(VEC_INTX, on_intx);
-    set_gate(VEC_SPUR, on_spurious);
-    struct {
-        uint16_t limit;
-        uint64_t base;
-    } __attribute__((packed)) p = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(p));
+    idt_set_all(on_unexpected);
+    idt_set_gate(VEC_MSIX, on_msix);
+    idt_set_gate(VEC_INTX, on_intx);
+    idt_set_gate(VEC_SPUR, on_spurious);
+    idt_load();
     mmio_write32(LAPIC + LAPIC_SVR, 0x100 | VEC_SPUR);
 }
 
