@@ -17,34 +17,35 @@
 
 static void run_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: ember run --kernel FILE [options]\n"
-            "\n"
-            "Boot a virtual machine.\n"
-            "\n"
-            "  --kernel FILE        guest kernel: Linux bzImage, ELF64 or flat binary (required)\n"
-            "  --initrd FILE        initial ramdisk (Linux)\n"
-            "  --cmdline STRING     kernel command line (Linux)\n"
-            "  --memory SIZE        guest RAM; a bare number is MiB, or use K/M/G suffixes\n"
-            "                       (default 512M)\n"
-            "  --cpus N             number of vCPUs, 1 to %u (default 1)\n"
-            "  --accel NAME         kvm, soft or auto (default auto: kvm when the host CPU has\n"
-            "                       vmx/svm and /dev/kvm works, soft otherwise)\n"
-            "  --console SPEC       serial console: stdio (default; Ctrl-A x quits on a terminal),\n"
-            "                       file:PATH, socket:PATH (Unix socket server), none\n"
-            "  --disk path=FILE[,readonly=on][,id=NAME][,format=raw|qcow2]\n"
-            "                       virtio block device (repeatable)\n"
-            "  --net tap=IFNAME[,mac=MAC] | user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]\n"
-            "                       virtio network device (repeatable)\n"
-            "  --virtio-console stdio|file=PATH|pty\n"
-            "                       second console on virtio (hvc0 in Linux guests)\n"
-            "  --no-reboot          stop when the guest resets instead of rebooting it\n"
-            "  -v, --verbose        more messages (repeat for debug output)\n"
-            "  -h, --help           this help\n"
-            "\n"
-            "Exit status: the guest's debug-exit value, 0 on guest power-off, 1 when ember\n"
-            "fails, 2 on a bad command line, 128+N when stopped by signal N.\n",
-            VM_MAX_VCPUS);
+    fprintf(
+        out,
+        "Usage: ember run --kernel FILE [options]\n"
+        "\n"
+        "Boot a virtual machine.\n"
+        "\n"
+        "  --kernel FILE        guest kernel: Linux bzImage, ELF64 or flat binary (required)\n"
+        "  --initrd FILE        initial ramdisk (Linux)\n"
+        "  --cmdline STRING     kernel command line (Linux)\n"
+        "  --memory SIZE        guest RAM; a bare number is MiB, or use K/M/G suffixes\n"
+        "                       (default 512M)\n"
+        "  --cpus N             number of vCPUs, 1 to %u (default 1)\n"
+        "  --accel NAME         kvm, soft or auto (default auto: kvm when the host CPU has\n"
+        "                       vmx/svm and /dev/kvm works, soft otherwise)\n"
+        "  --console SPEC       serial console: stdio (default; Ctrl-A x quits on a terminal),\n"
+        "                       file:PATH, socket:PATH (Unix socket server), none\n"
+        "  --disk path=FILE[,readonly=on][,id=NAME][,format=raw|qcow2]\n"
+        "                       virtio block device (repeatable)\n"
+        "  --net tap=IFNAME[,mac=MAC] | user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]\n"
+        "                       virtio network device (repeatable)\n"
+        "  --virtio-console stdio|file=PATH|pty\n"
+        "                       second console on virtio (hvc0 in Linux guests)\n"
+        "  --no-reboot          stop when the guest resets instead of rebooting it\n"
+        "  -v, --verbose        more messages (repeat for debug output)\n"
+        "  -h, --help           this help\n"
+        "\n"
+        "Exit status: the guest's debug-exit value, 0 on guest power-off, 1 when ember\n"
+        "fails, 2 on a bad command line, 128+N when stopped by signal N.\n",
+        VM_MAX_VCPUS);
 }
 
 enum {
@@ -156,9 +157,15 @@ static int parse_args(int argc, char **argv, struct machine_config *cfg, const c
     while ((c = getopt_long(argc, argv, ":hv", run_options, NULL)) != -1) {
         uint64_t n;
         switch (c) {
-        case OPT_KERNEL: cfg->kernel = optarg; break;
-        case OPT_INITRD: cfg->initrd = optarg; break;
-        case OPT_CMDLINE: cfg->cmdline = optarg; break;
+        case OPT_KERNEL:
+            cfg->kernel = optarg;
+            break;
+        case OPT_INITRD:
+            cfg->initrd = optarg;
+            break;
+        case OPT_CMDLINE:
+            cfg->cmdline = optarg;
+            break;
         case OPT_MEMORY:
             if (parse_memory(optarg, &cfg->memory) < 0)
                 return EMBER_EXIT_USAGE;
@@ -171,8 +178,12 @@ static int parse_args(int argc, char **argv, struct machine_config *cfg, const c
             }
             cfg->cpus = (unsigned)n;
             break;
-        case OPT_ACCEL: *accel = optarg; break;
-        case OPT_CONSOLE: cfg->console = optarg; break;
+        case OPT_ACCEL:
+            *accel = optarg;
+            break;
+        case OPT_CONSOLE:
+            cfg->console = optarg;
+            break;
         case OPT_DISK:
             if (cfg->ndisks == MACHINE_MAX_DISKS)
                 return usage_error("at most %s --disk options", "16");
@@ -183,12 +194,22 @@ static int parse_args(int argc, char **argv, struct machine_config *cfg, const c
                 return usage_error("at most %s --net options", "8");
             cfg->nets[cfg->nnets++] = optarg;
             break;
-        case OPT_NO_REBOOT: cfg->no_reboot = true; break;
-        case OPT_VIRTIO_CONSOLE: cfg->virtio_console = optarg; break;
-        case 'v': verbose++; break;
-        case 'h': *help = true; return 0;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        case OPT_NO_REBOOT:
+            cfg->no_reboot = true;
+            break;
+        case OPT_VIRTIO_CONSOLE:
+            cfg->virtio_console = optarg;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'h':
+            *help = true;
+            return 0;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -30,7 +30,8 @@ struct accel_ops {
      * Sets vm->accel_state. Errors are logged; returns 0 or -errno. */
     int (*vm_init)(struct vm *vm);
     void (*vm_destroy)(struct vm *vm);
-    /* Per-vCPU setup; sets vcpu->accel_state. Called on the VMM thread before vCPU threads start. */
+    /* Per-vCPU setup; sets vcpu->accel_state. Called on the VMM thread before vCPU threads start.
+     */
     int (*vcpu_init)(struct vcpu *vcpu);
     void (*vcpu_destroy)(struct vcpu *vcpu);
     /* Architectural register state (boot, reset, snapshots). Only while the vCPU is stopped. */
@@ -42,9 +43,11 @@ struct accel_ops {
     int (*vm_reset)(struct vm *vm);
     /* Runs the vCPU on its own thread until one of enum vcpu_exit happens. */
     enum vcpu_exit (*vcpu_run)(struct vcpu *vcpu);
-    /* From any thread: make vcpu_run return VCPU_EXIT_STOP soon (after vcpu->stop_requested is set). */
+    /* From any thread: make vcpu_run return VCPU_EXIT_STOP soon (after vcpu->stop_requested is
+     * set). */
     void (*vcpu_kick)(struct vcpu *vcpu);
-    /* Interrupts from devices, from any thread: level of a GSI (IOAPIC pin / ISA IRQ), or an MSI. */
+    /* Interrupts from devices, from any thread: level of a GSI (IOAPIC pin / ISA IRQ), or an MSI.
+     */
     int (*set_irq_line)(struct vm *vm, unsigned gsi, bool level);
     int (*signal_msi)(struct vm *vm, uint64_t address, uint32_t data);
     /* Optional fast paths (NULL if absent; the core then emulates them with bus handlers

@@ -6,8 +6,22 @@
 #include <stdint.h>
 
 enum cpu_gpr {
-    GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
-    GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+    GPR_RAX,
+    GPR_RCX,
+    GPR_RDX,
+    GPR_RBX,
+    GPR_RSP,
+    GPR_RBP,
+    GPR_RSI,
+    GPR_RDI,
+    GPR_R8,
+    GPR_R9,
+    GPR_R10,
+    GPR_R11,
+    GPR_R12,
+    GPR_R13,
+    GPR_R14,
+    GPR_R15,
     GPR_COUNT
 };
 
@@ -16,17 +30,17 @@ enum cpu_seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 /* A segment register with its hidden (descriptor cache) part. */
 struct cpu_segment {
     uint64_t base;
-    uint32_t limit;    /* byte-granular (already scaled if G=1) */
+    uint32_t limit; /* byte-granular (already scaled if G=1) */
     uint16_t selector;
-    uint8_t type;      /* descriptor type field (4 bits) */
-    uint8_t s;         /* 1 = code/data, 0 = system */
+    uint8_t type; /* descriptor type field (4 bits) */
+    uint8_t s;    /* 1 = code/data, 0 = system */
     uint8_t dpl;
     uint8_t present;
     uint8_t avl;
-    uint8_t l;         /* 64-bit code segment */
-    uint8_t db;        /* default operation size */
-    uint8_t g;         /* granularity */
-    uint8_t unusable;  /* null/unusable segment */
+    uint8_t l;        /* 64-bit code segment */
+    uint8_t db;       /* default operation size */
+    uint8_t g;        /* granularity */
+    uint8_t unusable; /* null/unusable segment */
 };
 
 struct cpu_dtable {
@@ -71,16 +85,16 @@ struct cpu_state {
 #define EFER_LMA (1ULL << 10)
 #define EFER_NXE (1ULL << 11)
 
-#define RFLAGS_CF (1ULL << 0)
+#define RFLAGS_CF     (1ULL << 0)
 #define RFLAGS_FIXED1 (1ULL << 1)
-#define RFLAGS_PF (1ULL << 2)
-#define RFLAGS_AF (1ULL << 4)
-#define RFLAGS_ZF (1ULL << 6)
-#define RFLAGS_SF (1ULL << 7)
-#define RFLAGS_TF (1ULL << 8)
-#define RFLAGS_IF (1ULL << 9)
-#define RFLAGS_DF (1ULL << 10)
-#define RFLAGS_OF (1ULL << 11)
+#define RFLAGS_PF     (1ULL << 2)
+#define RFLAGS_AF     (1ULL << 4)
+#define RFLAGS_ZF     (1ULL << 6)
+#define RFLAGS_SF     (1ULL << 7)
+#define RFLAGS_TF     (1ULL << 8)
+#define RFLAGS_IF     (1ULL << 9)
+#define RFLAGS_DF     (1ULL << 10)
+#define RFLAGS_OF     (1ULL << 11)
 
 #define APIC_BASE_BSP    (1ULL << 8)
 #define APIC_BASE_ENABLE (1ULL << 11)

@@ -13,9 +13,9 @@ struct event_handler; /* one per watched fd */
 
 struct event_loop {
     int epfd;
-    int wake_fd;                     /* eventfd that interrupts a wait */
-    pthread_mutex_t lock;            /* guards the handler list */
-    struct event_handler *handlers;  /* live and dead handlers; dead ones freed after dispatch */
+    int wake_fd;                    /* eventfd that interrupts a wait */
+    pthread_mutex_t lock;           /* guards the handler list */
+    struct event_handler *handlers; /* live and dead handlers; dead ones freed after dispatch */
 };
 
 int event_loop_init(struct event_loop *loop);

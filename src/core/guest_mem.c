@@ -51,8 +51,7 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size)
     void *base = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
     if (base == MAP_FAILED) {
         int e = errno;
-        log_error("mapping %llu bytes of guest RAM: %s", (unsigned long long)ram_size,
-                  strerror(e));
+        log_error("mapping %llu bytes of guest RAM: %s", (unsigned long long)ram_size, strerror(e));
         close(fd);
         return -e;
     }

@@ -18,9 +18,9 @@ struct guest_mem_region {
 };
 
 struct guest_mem {
-    int fd;             /* the memfd (sealed against shrinking) */
-    uint8_t *base;      /* host mapping of the whole memfd */
-    uint64_t ram_size;  /* total RAM bytes */
+    int fd;            /* the memfd (sealed against shrinking) */
+    uint8_t *base;     /* host mapping of the whole memfd */
+    uint64_t ram_size; /* total RAM bytes */
     unsigned nregions;
     struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
 };

@@ -20,20 +20,20 @@
 
 /* What the user asked for (plain data). */
 struct vm_config {
-    uint64_t ram_size;            /* bytes */
+    uint64_t ram_size; /* bytes */
     unsigned ncpus;
     const struct accel_ops *accel;
 };
 
 struct vcpu {
     struct vm *vm;
-    unsigned index;               /* 0 is the bootstrap processor */
+    unsigned index; /* 0 is the bootstrap processor */
     pthread_t thread;
     bool thread_started;
-    void *accel_state;            /* owned by the accelerator */
-    atomic_bool stop_requested;   /* set by the VM before kicking; accelerators poll it */
-    struct cpu_state boot_state;  /* loaded into the vCPU at start and at every reset */
-    bool has_boot_state;          /* false: the accelerator's reset state (APs wait for INIT/SIPI) */
+    void *accel_state;           /* owned by the accelerator */
+    atomic_bool stop_requested;  /* set by the VM before kicking; accelerators poll it */
+    struct cpu_state boot_state; /* loaded into the vCPU at start and at every reset */
+    bool has_boot_state;         /* false: the accelerator's reset state (APs wait for INIT/SIPI) */
 };
 
 enum vm_run_state {
@@ -71,29 +71,29 @@ struct vm {
     struct iobus pio;
     struct iobus mmio;
     const struct accel_ops *accel;
-    void *accel_state;            /* owned by the accelerator */
+    void *accel_state; /* owned by the accelerator */
     unsigned ncpus;
     struct vcpu *vcpus;
     struct event_loop loop;
-    struct vclock clock;          /* guest time and virtual TSC */
-    void *platform;               /* the soft accelerator's userspace irqchip and timers (src/platform) */
+    struct vclock clock; /* guest time and virtual TSC */
+    void *platform;      /* the soft accelerator's userspace irqchip and timers (src/platform) */
 
     struct vm_device *devices;
     unsigned ndevices, devices_cap;
 
     vm_boot_fn boot;
     void *boot_opaque;
-    bool reboot_on_reset;         /* false: a guest reset stops the VM (VM_STOP_RESET) */
+    bool reboot_on_reset; /* false: a guest reset stops the VM (VM_STOP_RESET) */
 
-    pthread_mutex_t lock;         /* guards everything below */
+    pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t cond;
     enum vm_run_state state;
-    unsigned vcpus_parked;        /* vCPU threads waiting while paused */
+    unsigned vcpus_parked; /* vCPU threads waiting while paused */
     bool pause_for_reset;
-    bool reset_requested;         /* handled on the main thread by vm_run */
+    bool reset_requested; /* handled on the main thread by vm_run */
     enum vm_stop_reason stop_reason;
     int exit_code;
-    unsigned resets;              /* number of resets done, for tests and logs */
+    unsigned resets; /* number of resets done, for tests and logs */
 };
 
 /* Creates RAM, buses, the event loop and the accelerator's VM and vCPUs. Errors are logged.

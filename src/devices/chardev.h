@@ -22,17 +22,17 @@ typedef size_t (*chardev_input_fn)(void *opaque, const uint8_t *buf, size_t n);
 struct chardev {
     enum chardev_kind kind;
     struct vm *vm;
-    int in_fd;               /* -1 if no input */
-    int out_fd;              /* -1 if output is discarded */
-    int listen_fd;           /* socket: the listening socket */
-    char path[108];          /* socket path, unlinked at close */
+    int in_fd;      /* -1 if no input */
+    int out_fd;     /* -1 if output is discarded */
+    int listen_fd;  /* socket: the listening socket */
+    char path[108]; /* socket path, unlinked at close */
     bool watching_input;
-    bool raw_tty;            /* stdin put into raw mode; restore at close */
+    bool raw_tty; /* stdin put into raw mode; restore at close */
     struct termios saved_tty;
-    bool escape_pending;     /* saw Ctrl-A on a terminal */
+    bool escape_pending; /* saw Ctrl-A on a terminal */
     chardev_input_fn on_input;
     void *opaque;
-    pthread_mutex_t lock;    /* guards pending/npending; taken before the device's lock */
+    pthread_mutex_t lock;         /* guards pending/npending; taken before the device's lock */
     uint8_t pending[CHARDEV_BUF]; /* input not yet taken by the device */
     size_t npending;
 };

@@ -18,8 +18,7 @@ static void debug_exit_write(void *opaque, uint64_t offset, uint64_t value, unsi
     vm_request_stop(vm, VM_STOP_DEBUG_EXIT, code);
 }
 
-static const struct iobus_ops debug_exit_ops = {.read = debug_exit_read,
-                                                .write = debug_exit_write};
+static const struct iobus_ops debug_exit_ops = {.read = debug_exit_read, .write = debug_exit_write};
 
 int debug_exit_create(struct vm *vm)
 {

@@ -102,8 +102,8 @@ int i8042_create(struct vm *vm)
     int r = iobus_register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops, k, "i8042-data");
     if (r == 0)
         r = iobus_register(&vm->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops, k, "i8042-cmd");
-    struct vm_device dev = {.name = "i8042", .opaque = k, .reset = i8042_reset,
-                            .destroy = i8042_destroy};
+    struct vm_device dev = {
+        .name = "i8042", .opaque = k, .reset = i8042_reset, .destroy = i8042_destroy};
     if (r == 0)
         r = vm_add_device(vm, &dev);
     if (r < 0) {

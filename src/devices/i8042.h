@@ -17,8 +17,8 @@ struct vm;
 
 struct i8042 {
     struct vm *vm;
-    uint8_t config;  /* controller configuration byte */
-    uint8_t out;     /* output buffer */
+    uint8_t config; /* controller configuration byte */
+    uint8_t out;    /* output buffer */
     uint8_t status;
     uint8_t pending_cmd; /* command waiting for its data byte on port 0x60 */
 };

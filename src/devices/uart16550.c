@@ -258,8 +258,7 @@ static void uart_destroy(void *opaque)
     free(u);
 }
 
-struct uart16550 *uart16550_create(struct vm *vm, uint16_t port, unsigned irq,
-                                   struct chardev *chr)
+struct uart16550 *uart16550_create(struct vm *vm, uint16_t port, unsigned irq, struct chardev *chr)
 {
     struct uart16550 *u = calloc(1, sizeof(*u));
     if (!u) {
@@ -277,8 +276,8 @@ struct uart16550 *uart16550_create(struct vm *vm, uint16_t port, unsigned irq,
     }
     if (!vm)
         return u; /* unit tests drive the registers directly */
-    struct vm_device dev = {.name = "uart16550", .opaque = u, .reset = uart_reset,
-                            .destroy = uart_destroy};
+    struct vm_device dev = {
+        .name = "uart16550", .opaque = u, .reset = uart_reset, .destroy = uart_destroy};
     if (iobus_register(&vm->pio, port, 8, &uart_bus_ops, u, "uart16550") < 0 ||
         vm_add_device(vm, &dev) < 0) {
         iobus_unregister(&vm->pio, port, u);

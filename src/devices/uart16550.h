@@ -30,8 +30,7 @@ struct uart16550 {
 
 /* Creates the UART at port (8 registers) on irq, attached to chr, and registers it with the
  * VM (bus range, reset, teardown). Returns NULL on failure (logged). */
-struct uart16550 *uart16550_create(struct vm *vm, uint16_t port, unsigned irq,
-                                   struct chardev *chr);
+struct uart16550 *uart16550_create(struct vm *vm, uint16_t port, unsigned irq, struct chardev *chr);
 
 /* Frees a UART created with vm == NULL (unit tests); VM-owned UARTs are freed with the VM. */
 void uart16550_free(struct uart16550 *u);

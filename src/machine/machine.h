@@ -10,24 +10,24 @@
 #include "devices/chardev.h"
 
 #define MACHINE_DEFAULT_MEMORY (512ULL << 20)
-#define MACHINE_MAX_DISKS 16
-#define MACHINE_MAX_NETS 8
+#define MACHINE_MAX_DISKS      16
+#define MACHINE_MAX_NETS       8
 
 /* What the user asked for. Strings are borrowed from the caller. */
 struct machine_config {
-    const char *kernel;     /* required: ELF64, flat binary or bzImage */
-    const char *initrd;     /* optional */
-    const char *cmdline;    /* optional kernel command line */
-    uint64_t memory;        /* bytes */
+    const char *kernel;  /* required: ELF64, flat binary or bzImage */
+    const char *initrd;  /* optional */
+    const char *cmdline; /* optional kernel command line */
+    uint64_t memory;     /* bytes */
     unsigned cpus;
     const struct accel_ops *accel;
-    const char *console;    /* chardev spec: stdio, none, file:PATH, socket:PATH */
-    bool no_reboot;         /* a guest reset stops the VM instead of rebooting it */
+    const char *console;                  /* chardev spec: stdio, none, file:PATH, socket:PATH */
+    bool no_reboot;                       /* a guest reset stops the VM instead of rebooting it */
     const char *disks[MACHINE_MAX_DISKS]; /* --disk option strings */
     unsigned ndisks;
-    const char *nets[MACHINE_MAX_NETS];   /* --net option strings */
+    const char *nets[MACHINE_MAX_NETS]; /* --net option strings */
     unsigned nnets;
-    const char *virtio_console;           /* --virtio-console spec, or NULL for none */
+    const char *virtio_console; /* --virtio-console spec, or NULL for none */
 };
 
 struct machine {
@@ -35,7 +35,7 @@ struct machine {
     struct vm vm;
     struct chardev console;
     bool console_open;
-    int signal_fd;          /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
+    int signal_fd; /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
 };
 
 /* Builds the machine: creates the VM, devices and console and sets the boot hook. Errors are

@@ -14,12 +14,23 @@ static int unit_shift(const char *suffix, uint64_t default_unit, uint64_t *mult)
     }
     int shift;
     switch (toupper((unsigned char)*suffix)) {
-    case 'B': shift = 0; break;
-    case 'K': shift = 10; break;
-    case 'M': shift = 20; break;
-    case 'G': shift = 30; break;
-    case 'T': shift = 40; break;
-    default: return -EINVAL;
+    case 'B':
+        shift = 0;
+        break;
+    case 'K':
+        shift = 10;
+        break;
+    case 'M':
+        shift = 20;
+        break;
+    case 'G':
+        shift = 30;
+        break;
+    case 'T':
+        shift = 40;
+        break;
+    default:
+        return -EINVAL;
     }
     suffix++;
     if (shift != 0) {

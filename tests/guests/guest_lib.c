@@ -90,7 +90,7 @@ void idt_set_gate(unsigned vec, guest_irq_handler handler)
 {
     uint64_t a = (uint64_t)(uintptr_t)handler;
     idt[vec & 0xff] = (struct idt_entry){.off_lo = (uint16_t)a,
-                                         .sel = 0x10, /* LONG_MODE_SEL_CS */
+                                         .sel = 0x10,  /* LONG_MODE_SEL_CS */
                                          .type = 0x8E, /* present, DPL 0, 64-bit interrupt gate */
                                          .off_mid = (uint16_t)(a >> 16),
                                          .off_hi = (uint32_t)(a >> 32)};
