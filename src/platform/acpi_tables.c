@@ -130,6 +130,16 @@ static void gas_io(uint8_t *p, uint16_t port, uint8_t bits, uint8_t access)
 
 /* ---- DSDT ---- */
 
+/* Names the finished resource template r as _CRS in a (a failure in r fails a) and frees r. */
+static void emit_crs(struct aml *a, struct aml *r)
+{
+    aml_name(a, "_CRS");
+    aml_buffer(a, r->buf, r->len);
+    if (r->failed)
+        a->failed = true;
+    aml_free(r);
+}
+
 static void dsdt_pci0(struct aml *a)
 {
     aml_device(a, "PCI0");
@@ -155,11 +165,7 @@ static void dsdt_pci0(struct aml *a)
     aml_res_dword_mem(&r, (uint32_t)MEMMAP_PCI_MMIO_BASE,
                       (uint32_t)(MEMMAP_PCI_MMIO_BASE + MEMMAP_PCI_MMIO_SIZE - 1));
     aml_res_end(&r);
-    aml_name(a, "_CRS");
-    aml_buffer(a, r.buf, r.len);
-    if (r.failed)
-        a->failed = true;
-    aml_free(&r);
+    emit_crs(a, &r);
 
     /* _PRT (ACPI 6.4 6.2.13): one entry per slot and pin, wired straight to an IOAPIC GSI. */
     aml_name(a, "_PRT");
@@ -192,11 +198,7 @@ static void dsdt_simple_device(struct aml *a, const char *name, const char *hid,
     if (irq >= 0)
         aml_res_irq(&r, (unsigned)irq);
     aml_res_end(&r);
-    aml_name(a, "_CRS");
-    aml_buffer(a, r.buf, r.len);
-    if (r.failed)
-        a->failed = true;
-    aml_free(&r);
+    emit_crs(a, &r);
     aml_end(a);
 }
 
@@ -212,11 +214,7 @@ static void dsdt_motherboard(struct aml *a)
     aml_res_mem32_fixed(&r, (uint32_t)MEMMAP_PCI_ECAM_BASE, (uint32_t)MEMMAP_PCI_ECAM_SIZE);
     aml_res_io(&r, PORT_ACPI_PM_BASE, ACPI_PM_BLOCK_LEN);
     aml_res_end(&r);
-    aml_name(a, "_CRS");
-    aml_buffer(a, r.buf, r.len);
-    if (r.failed)
-        a->failed = true;
-    aml_free(&r);
+    emit_crs(a, &r);
     aml_end(a);
 }
 
