@@ -19,6 +19,7 @@ command -v apt-cache >/dev/null || die "apt-cache not found (a Debian host is ne
 command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
 command -v depmod >/dev/null || die "depmod not found (install kmod)"
 command -v python3 >/dev/null || die "python3 not found"
+command -v gcc >/dev/null || die "gcc not found (it builds the guest tools)"
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (install busybox-static)"
 
 # The metapackage depends on the real, versioned image package.
@@ -27,7 +28,7 @@ PKG=$(apt-cache depends "$META" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ 
 VERSION=$(apt-cache policy "$PKG" | awk '/Candidate:/ {print $2}')
 KREL=${PKG#linux-image-}
 
-STAMP="$PKG $VERSION $(cat "$HERE/init" "$HERE/mkinitramfs.py" "$0" | sha256sum | cut -c1-16)"
+STAMP="$PKG $VERSION $(cat "$HERE/init" "$HERE/mkinitramfs.py" "$0" "$HERE"/tools/*.c | sha256sum | cut -c1-16)"
 if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$STAMP" ] &&
    [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initramfs.cpio.gz" ]; then
     exit 0
@@ -46,7 +47,15 @@ dpkg-deb -x "$DEB" "$OUT/root" || die "dpkg-deb -x $DEB failed"
 depmod -b "$OUT/root" "$KREL" || die "depmod failed"
 
 cp "$OUT/root/boot/vmlinuz-$KREL" "$OUT/vmlinuz.tmp"
-python3 "$HERE/mkinitramfs.py" "$OUT/initramfs.cpio.gz" "$BUSYBOX" "$HERE/init" \
+# Guest-side benchmark tools (guest/tools/*.c, used by bench/): static binaries in /bin.
+TOOLS=()
+mkdir -p "$OUT/tools"
+for src in "$HERE"/tools/*.c; do
+    bin="$OUT/tools/$(basename "$src" .c)"
+    gcc -static -O2 -std=gnu17 -Wall -Wextra -Werror -o "$bin" "$src" || die "cannot build $src"
+    TOOLS+=(--bin "$bin")
+done
+python3 "$HERE/mkinitramfs.py" "${TOOLS[@]}" "$OUT/initramfs.cpio.gz" "$BUSYBOX" "$HERE/init" \
     "$OUT/root/lib/modules/$KREL" "${MODULES[@]}"
 mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
 rm -rf "$OUT/root"

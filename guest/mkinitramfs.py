@@ -4,7 +4,8 @@ busybox, its applet links, /init, /dev/console and /dev/ttyS0 nodes (written dir
 archive, so no root privileges are needed) and the requested kernel modules plus everything they
 depend on (per modules.dep), with a load-order file for /init.
 
-Usage: mkinitramfs.py OUT.cpio.gz BUSYBOX INIT MODULES_DIR MODULE...
+Usage: mkinitramfs.py [--bin PROGRAM]... OUT.cpio.gz BUSYBOX INIT MODULES_DIR MODULE...
+  --bin adds a (static) program as /bin/<its file name>.
 """
 import gzip
 import os
@@ -97,6 +98,10 @@ def applets(busybox):
 
 
 def main(argv):
+    extra_bins = []
+    while len(argv) >= 2 and argv[0] == "--bin":
+        extra_bins.append(argv[1])
+        argv = argv[2:]
     if len(argv) < 5:
         raise SystemExit(__doc__)
     out_path, busybox, init, modules_dir, wanted = argv[0], argv[1], argv[2], argv[3], argv[4:]
@@ -116,6 +121,9 @@ def main(argv):
             for a in applets(busybox):
                 if a != "busybox":
                     c.symlink("bin/" + a, "busybox")
+            for path in extra_bins:
+                with open(path, "rb") as f:
+                    c.file("bin/" + os.path.basename(path), f.read(), 0o755)
             with open(init, "rb") as f:
                 c.file("init", f.read(), 0o755)
             c.file("etc/profile", b"export PATH=/bin:/sbin\nexport PS1='ember# '\n")
