@@ -90,7 +90,7 @@ struct lapic {
     uint64_t timer_start_ns;
     uint64_t timer_deadline_ns; /* UINT64_MAX: not armed */
     uint64_t tsc_deadline;
-    bool nmi_pending;
+    atomic_bool nmi_pending; /* written under lock; read lock-free by the vCPU's fast path */
     bool init_pending;
     bool sipi_pending;
     uint8_t sipi_vector;
@@ -362,7 +362,8 @@ void lapic_reset(struct lapic *l)
         l->lvt[LVT_LINT0] = (uint32_t)LAPIC_DM_EXTINT << LVT_DM_SHIFT;
         l->lvt[LVT_LINT1] = (uint32_t)LAPIC_DM_NMI << LVT_DM_SHIFT;
     }
-    l->nmi_pending = l->init_pending = l->sipi_pending = false;
+    atomic_store(&l->nmi_pending, false);
+    l->init_pending = l->sipi_pending = false;
     l->wait_sipi = !l->bsp;
     pthread_mutex_unlock(&l->lock);
     rearm(l);
@@ -553,11 +554,9 @@ int lapic_accept(struct lapic *l, int vector)
 
 bool lapic_take_nmi(struct lapic *l)
 {
-    pthread_mutex_lock(&l->lock);
-    bool v = l->nmi_pending;
-    l->nmi_pending = false;
-    pthread_mutex_unlock(&l->lock);
-    return v;
+    if (!atomic_load_explicit(&l->nmi_pending, memory_order_acquire))
+        return false;
+    return atomic_exchange(&l->nmi_pending, false);
 }
 
 enum lapic_startup lapic_take_startup(struct lapic *l, uint8_t *vector)
@@ -605,7 +604,7 @@ bool lapic_deliver(struct lapic *l, enum lapic_delivery mode, uint8_t vector, bo
             notify = accept_fixed_locked(l, vector, level_trig);
         break;
     case LAPIC_DM_NMI:
-        l->nmi_pending = true;
+        atomic_store(&l->nmi_pending, true);
         notify = true;
         break;
     case LAPIC_DM_INIT:
