@@ -87,7 +87,7 @@ static const struct guest_mem_region *find_region(const struct guest_mem *gm, ui
     return NULL;
 }
 
-void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+void *guest_mem_cpu_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
     for (unsigned i = 0; i < gm->nregions; i++) {
         const struct guest_mem_region *r = &gm->regions[i];
@@ -99,6 +99,14 @@ void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
             return r->host + off;
     }
     return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+    void *p = guest_mem_cpu_ptr(gm, gpa, len);
+    if (p && len && gm->write_notify)
+        gm->write_notify(gm->write_notify_opaque, gpa, len);
+    return p;
 }
 
 /* Walks [gpa, gpa+len) region by region; calls fn on each host piece. */
@@ -144,6 +152,8 @@ int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t l
 
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf, size_t len)
 {
+    if (len && gm->write_notify && guest_mem_is_ram(gm, gpa, len))
+        gm->write_notify(gm->write_notify_opaque, gpa, len);
     return walk(gm, gpa, len, copy_in, (uint8_t *)buf);
 }
 

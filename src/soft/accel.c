@@ -58,10 +58,13 @@ static int soft_vm_init(struct vm *vm)
         return r;
     }
     vm->accel_state = sv;
+    vm->mem.write_notify = soft_code_map_note_write;
+    vm->mem.write_notify_opaque = sv->code_map;
     struct platform_config pc = {.irqchip = true};
     r = platform_create(vm, &pc);
     if (r < 0) {
         log_error("soft: creating the platform interrupt controllers failed");
+        vm->mem.write_notify = NULL;
         soft_code_map_destroy(sv->code_map);
         free(sv);
         vm->accel_state = NULL;
@@ -76,6 +79,7 @@ static void soft_vm_destroy(struct vm *vm)
     platform_destroy(vm); /* the LAPICs outlive the platform device until here */
     if (!sv)
         return;
+    vm->mem.write_notify = NULL;
     soft_code_map_destroy(sv->code_map);
     free(sv);
     vm->accel_state = NULL;
@@ -258,6 +262,14 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
         return;
     if (sc->lapic)
         lapic_set_wake(sc->lapic, NULL, NULL);
+    struct soft_cpu_stats st;
+    soft_cpu_get_stats(sc->cpu, &st);
+    log_debug("soft: vCPU %u: %llu instructions, %llu blocks translated, %llu invalidated, "
+              "%llu TLB misses, %llu exceptions, %llu interrupts",
+              vcpu->index, (unsigned long long)st.instructions,
+              (unsigned long long)st.blocks_translated, (unsigned long long)st.blocks_invalidated,
+              (unsigned long long)st.tlb_misses, (unsigned long long)st.exceptions,
+              (unsigned long long)st.interrupts);
     soft_cpu_destroy(sc->cpu);
     pthread_cond_destroy(&sc->cond);
     pthread_mutex_destroy(&sc->lock);

@@ -53,6 +53,21 @@ void soft_code_write(struct soft_cpu *cpu, uint64_t gpa, unsigned len)
     }
 }
 
+void soft_code_map_note_write(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct soft_code_map *m = opaque;
+    if (!len || gpa >= m->npages * PAGE_SIZE)
+        return;
+    uint64_t last =
+        (len - 1 > m->npages * PAGE_SIZE - 1 - gpa) ? m->npages - 1 : (gpa + len - 1) >> 12;
+    for (uint64_t p = gpa >> 12; p <= last; p++) {
+        if (atomic_load_explicit(&m->has_code[p], memory_order_relaxed)) {
+            atomic_store(&m->has_code[p], 0);
+            atomic_fetch_add(&m->gen[p], 1);
+        }
+    }
+}
+
 void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t gpa, uint64_t len)
 {
     while (len) {
@@ -159,7 +174,7 @@ static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
         if (cpu->mode != SOFT_MODE_64)
             a = (uint32_t)a;
         uint64_t gpa = soft_translate(cpu, a, ACC_EXEC, false);
-        const uint8_t *p = guest_mem_ptr(cpu->mem, gpa, 1);
+        const uint8_t *p = guest_mem_cpu_ptr(cpu->mem, gpa, 1);
         if (!p)
             soft_raise(cpu, EXC_MC, 0, false);
         buf[i] = *p;
@@ -196,11 +211,11 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     for (struct soft_block *b = *pp; b; pp = &b->hnext, b = b->hnext) {
         if (b->gpa != gpa || b->mode != cpu->mode)
             continue;
-        /* Valid if no write hit the page since translation and the bytes are unchanged
-         * (devices may DMA into RAM behind the CPU's back). */
+        /* Valid if no write hit the page since translation: CPU writes to code pages go
+         * through soft_code_write, device and loader writes through guest_mem_ptr's
+         * write_notify (soft_code_map_note_write). */
         if (b->gen == atomic_load_explicit(&cpu->code_map->gen[ppn], memory_order_acquire) &&
-            atomic_load_explicit(&cpu->code_map->has_code[ppn], memory_order_relaxed) &&
-            memcmp(b->code_bytes, host, b->nbytes) == 0)
+            atomic_load_explicit(&cpu->code_map->has_code[ppn], memory_order_relaxed))
             return b;
         *pp = b->hnext;
         free(b);
@@ -223,7 +238,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     if (n == 0 && need_more)
         return translate_crossing(cpu, lin, scratch);
 
-    struct soft_block *b = malloc(sizeof(*b) + n * sizeof(struct soft_insn) + nbytes);
+    struct soft_block *b = malloc(sizeof(*b) + n * sizeof(struct soft_insn));
     if (!b) {
         log_error("soft: out of memory translating code at %#llx", (unsigned long long)gpa);
         soft_raise(cpu, EXC_MC, 0, false);
@@ -234,8 +249,6 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     b->ninsns = (uint16_t)n;
     b->nbytes = (uint16_t)nbytes;
     memcpy(b->insns, scratch->insns, n * sizeof(struct soft_insn));
-    b->code_bytes = (uint8_t *)&b->insns[n];
-    memcpy(b->code_bytes, host, nbytes);
     b->hnext = cpu->bhash[h];
     cpu->bhash[h] = b;
     cpu->nblocks++;

@@ -67,7 +67,9 @@ struct soft_cpu_config {
     /* Test mode: an exception stops soft_cpu_run with SOFT_EXIT_EXCEPTION (rip left at the
      * faulting instruction, nothing pushed) instead of being delivered through the IDT. */
     bool exceptions_exit;
-    /* Blocks shared between vCPUs of one VM (NULL: private). Created with soft_code_map_create. */
+    /* Blocks shared between vCPUs of one VM (NULL: private). Created with soft_code_map_create.
+     * Writes that bypass the soft CPUs (devices, loaders) reach it only if the guest_mem's
+     * write_notify is soft_code_map_note_write on this map: install it with a shared map. */
     struct soft_code_map *code_map;
 };
 
@@ -124,6 +126,9 @@ struct soft_ext_state {
  * ram_end: highest guest-physical RAM address + 1. Returns 0 or -errno. */
 int soft_code_map_create(uint64_t ram_end, struct soft_code_map **out);
 void soft_code_map_destroy(struct soft_code_map *map);
+/* Drops translated code on the pages of [gpa, gpa+len): for writes that bypass the soft CPUs
+ * (devices, loaders). Matches guest_mem_write_fn, opaque being the code map; any thread. */
+void soft_code_map_note_write(void *map, uint64_t gpa, uint64_t len);
 
 /* Creates a CPU in the architectural reset state (or whatever set_state loads later).
  * mem and hooks must outlive the CPU. Returns 0 or -errno. */

@@ -79,8 +79,7 @@ struct soft_block {
     uint32_t gen;             /* code_map generation of the page when translated */
     struct soft_block *hnext; /* hash chain */
     uint16_t ninsns;
-    uint16_t nbytes;     /* bytes of guest code covered */
-    uint8_t *code_bytes; /* copy of the guest bytes (for verification), after insns */
+    uint16_t nbytes; /* bytes of guest code covered */
     struct soft_insn insns[];
 };
 
@@ -127,6 +126,7 @@ enum lazy_op {
     LF_LOGIC,
     LF_INC,
     LF_DEC,
+    LF_RESULT, /* ZF/SF/PF from res; CF = aux bit 0, OF = aux bit 1; AF = 0 (shifts, MUL) */
 };
 
 struct lazy_flags {
@@ -259,6 +259,16 @@ static inline void soft_lazy(struct soft_cpu *cpu, unsigned op, unsigned size, u
     cpu->lf.res = res;
     cpu->lf.src1 = s1;
     cpu->lf.src2 = s2;
+}
+
+/* All arithmetic flags from a result with explicit CF and OF, AF cleared (lazily). */
+static inline void soft_lazy_result(struct soft_cpu *cpu, unsigned size, uint64_t res, bool cf,
+                                    bool of)
+{
+    cpu->lf.op = LF_RESULT;
+    cpu->lf.size = (uint8_t)size;
+    cpu->lf.res = res;
+    cpu->lf.aux = (uint8_t)((cf ? 1 : 0) | (of ? 2 : 0));
 }
 
 /* paging.c / tlb.c */

@@ -6,7 +6,7 @@
 
 static uint64_t phys_read(struct soft_cpu *cpu, uint64_t gpa, unsigned size)
 {
-    const uint8_t *p = guest_mem_ptr(cpu->mem, gpa, size);
+    const uint8_t *p = guest_mem_cpu_ptr(cpu->mem, gpa, size);
     if (p)
         return soft_load_host(p, size);
     if (cpu->hooks.mmio_read)
@@ -16,7 +16,7 @@ static uint64_t phys_read(struct soft_cpu *cpu, uint64_t gpa, unsigned size)
 
 static void phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t val)
 {
-    uint8_t *p = guest_mem_ptr(cpu->mem, gpa, size);
+    uint8_t *p = guest_mem_cpu_ptr(cpu->mem, gpa, size);
     if (p) {
         if ((gpa >> 12) < cpu->code_map->npages &&
             atomic_load_explicit(&cpu->code_map->has_code[gpa >> 12], memory_order_relaxed))
@@ -76,7 +76,7 @@ void *soft_host_ptr(struct soft_cpu *cpu, uint64_t lin, unsigned size, enum soft
     if (((lin & 0xfff) + size) > PAGE_SIZE)
         return NULL;
     uint64_t gpa = soft_translate(cpu, lin, acc, false);
-    uint8_t *p = guest_mem_ptr(cpu->mem, gpa, size);
+    uint8_t *p = guest_mem_cpu_ptr(cpu->mem, gpa, size);
     if (p && acc == ACC_WRITE && (gpa >> 12) < cpu->code_map->npages &&
         atomic_load_explicit(&cpu->code_map->has_code[gpa >> 12], memory_order_relaxed))
         soft_code_write(cpu, gpa, size);

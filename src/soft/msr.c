@@ -72,7 +72,7 @@ static void kvmclock_update(struct soft_cpu *cpu)
     uint64_t v = cpu->ext.msrs.kvm_system_time;
     if (!(v & 1))
         return;
-    uint8_t *p = guest_mem_ptr(cpu->mem, v & ~1ULL, 32);
+    uint8_t *p = guest_mem_cpu_ptr(cpu->mem, v & ~1ULL, 32);
     if (!p)
         return;
     uint32_t version;
@@ -100,7 +100,7 @@ static void kvmclock_update(struct soft_cpu *cpu)
 /* Wall clock at guest time 0: struct pvclock_wall_clock { u32 version, sec, nsec }. */
 static void kvm_wall_clock(struct soft_cpu *cpu, uint64_t gpa)
 {
-    uint8_t *p = guest_mem_ptr(cpu->mem, gpa, 12);
+    uint8_t *p = guest_mem_cpu_ptr(cpu->mem, gpa, 12);
     if (!p)
         return;
     struct timespec now;

@@ -64,7 +64,7 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
  * the table is not in RAM: guest-controlled, so treated as a not-present entry). */
 static uint64_t *pte_ptr(struct soft_cpu *cpu, uint64_t gpa)
 {
-    return guest_mem_ptr(cpu->mem, gpa, 8);
+    return guest_mem_cpu_ptr(cpu->mem, gpa, 8);
 }
 
 static uint64_t pte_load(const uint64_t *p)
@@ -165,7 +165,7 @@ uint64_t soft_translate(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc
         soft_raise(cpu, EXC_PF, ec & ~(1u << 31), true);
     }
     uint64_t gpage = gpa & PAGE_MASK;
-    uint8_t *host = guest_mem_ptr(cpu->mem, gpage, PAGE_SIZE);
+    uint8_t *host = guest_mem_cpu_ptr(cpu->mem, gpage, PAGE_SIZE);
     if (host && (gpage >> 12) < cpu->code_map->npages) {
         struct tlb_entry *set = acc == ACC_EXEC ? cpu->itlb[user] : cpu->tlb[user];
         struct tlb_entry *e = &set[(lin >> 12) & (TLB_SIZE - 1)];

@@ -69,6 +69,44 @@ static void test_bad_sizes_rejected(void **state)
     assert_int_equal(guest_mem_init(&gm, MEMMAP_RAM_MAX + 4096), -EINVAL);
 }
 
+struct notes {
+    unsigned calls;
+    uint64_t gpa, len;
+};
+
+static void note_write(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct notes *n = opaque;
+    n->calls++;
+    n->gpa = gpa;
+    n->len = len;
+}
+
+/* Device and loader accesses are reported to write_notify (translated-code caches rely on
+ * it); the accelerator's own CPU accesses and failed lookups are not. */
+static void test_write_notify(void **state)
+{
+    struct guest_mem gm;
+    struct notes n = {0};
+    assert_int_equal(guest_mem_init(&gm, 16 << 20), 0);
+    gm.write_notify = note_write;
+    gm.write_notify_opaque = &n;
+    assert_non_null(guest_mem_ptr(&gm, 0x3000, 100));
+    assert_int_equal(n.calls, 1);
+    assert_int_equal(n.gpa, 0x3000);
+    assert_int_equal(n.len, 100);
+    uint8_t buf[8] = {0};
+    assert_int_equal(guest_mem_write(&gm, 0x5000, buf, sizeof buf), 0);
+    assert_int_equal(n.calls, 2);
+    assert_int_equal(n.gpa, 0x5000);
+    assert_non_null(guest_mem_cpu_ptr(&gm, 0x3000, 100));
+    assert_int_equal(guest_mem_read(&gm, 0x3000, buf, sizeof buf), 0);
+    assert_null(guest_mem_ptr(&gm, (16 << 20) - 4, 8));
+    assert_int_equal(guest_mem_write(&gm, (16 << 20) - 4, buf, 8), -EFAULT);
+    assert_int_equal(n.calls, 2);
+    guest_mem_destroy(&gm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -76,6 +114,7 @@ int main(void)
         cmocka_unit_test(test_large_ram_splits_around_hole),
         cmocka_unit_test(test_copies_are_checked),
         cmocka_unit_test(test_bad_sizes_rejected),
+        cmocka_unit_test(test_write_notify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

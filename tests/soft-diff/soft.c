@@ -30,6 +30,7 @@
 
 struct diff_soft {
     struct guest_mem gm;
+    struct soft_code_map *code_map;
     struct soft_cpu *cpu;
     unsigned uses;
 };
@@ -64,6 +65,15 @@ int diff_soft_create(struct diff_soft **out)
         free(s);
         return r;
     }
+    /* Cases rewrite the code page through guest_mem: the CPUs' code map must hear of it. */
+    r = soft_code_map_create(GUEST_RAM, &s->code_map);
+    if (r < 0) {
+        guest_mem_destroy(&s->gm);
+        free(s);
+        return r;
+    }
+    s->gm.write_notify = soft_code_map_note_write;
+    s->gm.write_notify_opaque = s->code_map;
     r = build_page_tables(s);
     if (r < 0) {
         diff_soft_destroy(s);
@@ -79,6 +89,8 @@ void diff_soft_destroy(struct diff_soft *s)
         return;
     if (s->cpu)
         soft_cpu_destroy(s->cpu);
+    s->gm.write_notify = NULL;
+    soft_code_map_destroy(s->code_map);
     guest_mem_destroy(&s->gm);
     free(s);
 }
@@ -131,7 +143,7 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c, struct diff_o
         s->cpu = NULL;
     }
     if (!s->cpu) {
-        struct soft_cpu_config cfg = {.ncpus = 1, .exceptions_exit = true};
+        struct soft_cpu_config cfg = {.ncpus = 1, .exceptions_exit = true, .code_map = s->code_map};
         if (soft_cpu_create(&s->gm, &cfg, NULL, &s->cpu) < 0) {
             s->cpu = NULL;
             set_error(o, DIFF_ERROR, "soft_cpu_create failed");

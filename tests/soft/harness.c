@@ -71,6 +71,9 @@ void harness_init(struct harness *h, bool exceptions_exit)
     memset(h, 0, sizeof(*h));
     h->pending_irq = -1;
     assert_int_equal(guest_mem_init(&h->gm, HARNESS_RAM), 0);
+    assert_int_equal(soft_code_map_create(HARNESS_RAM, &h->code_map), 0);
+    h->gm.write_notify = soft_code_map_note_write;
+    h->gm.write_notify_opaque = h->code_map;
     /* Identity map: PML4[0] -> PDPT, PDPT[0] -> PD, PD = 2 MiB pages except [2 MiB, 4 MiB)
      * which goes through a 4 KiB page table. */
     harness_write64(h, HARNESS_PML4, HARNESS_PDPT | 7);
@@ -94,13 +97,16 @@ void harness_init(struct harness *h, bool exceptions_exit)
     h->hooks.pio_write = pio_write;
     h->hooks.irq_pending = irq_pending;
     h->hooks.irq_ack = irq_ack;
-    struct soft_cpu_config cfg = {.exceptions_exit = exceptions_exit, .ncpus = 1};
+    struct soft_cpu_config cfg = {
+        .exceptions_exit = exceptions_exit, .ncpus = 1, .code_map = h->code_map};
     assert_int_equal(soft_cpu_create(&h->gm, &cfg, &h->hooks, &h->cpu), 0);
 }
 
 void harness_destroy(struct harness *h)
 {
     soft_cpu_destroy(h->cpu);
+    h->gm.write_notify = NULL;
+    soft_code_map_destroy(h->code_map);
     guest_mem_destroy(&h->gm);
 }
 

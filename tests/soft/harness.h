@@ -36,6 +36,7 @@
 
 struct harness {
     struct guest_mem gm;
+    struct soft_code_map *code_map; /* told of guest_mem writes, as the soft accelerator does */
     struct soft_cpu *cpu;
     struct cpu_state st;
     struct soft_cpu_hooks hooks;
