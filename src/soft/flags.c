@@ -49,6 +49,12 @@ static uint64_t compute(const struct lazy_flags *lf)
             f |= RFLAGS_OF;
         f |= (a ^ 1 ^ res) & RFLAGS_AF;
         break;
+    case LF_RESULT:
+        if (lf->aux & 1)
+            f |= RFLAGS_CF;
+        if (lf->aux & 2)
+            f |= RFLAGS_OF;
+        break;
     case LF_LOGIC:
     default:
         break; /* CF = OF = 0; AF undefined: 0 */
@@ -75,6 +81,8 @@ bool soft_flags_cf(const struct soft_cpu *cpu)
     case LF_INC:
     case LF_DEC:
         return lf->aux;
+    case LF_RESULT:
+        return lf->aux & 1;
     default:
         return false;
     }

@@ -5,15 +5,7 @@
 
 static void set_mul_flags(struct soft_cpu *cpu, unsigned size, uint64_t lo, bool overflow)
 {
-    lo &= soft_mask(size);
-    uint64_t f = overflow ? (RFLAGS_CF | RFLAGS_OF) : 0;
-    if (lo == 0)
-        f |= RFLAGS_ZF;
-    if (lo >> (size * 8 - 1))
-        f |= RFLAGS_SF;
-    if (!__builtin_parity((unsigned)(lo & 0xff)))
-        f |= RFLAGS_PF;
-    soft_flags_set(cpu, f, RFLAGS_ARITH);
+    soft_lazy_result(cpu, size, lo & soft_mask(size), overflow, overflow);
 }
 
 /* Stores a double-width result: AX for byte operands, else rDX:rAX. */

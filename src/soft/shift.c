@@ -7,20 +7,7 @@ enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
 
 static void set_result_flags(struct soft_cpu *cpu, unsigned size, uint64_t r, bool cf, bool of)
 {
-    uint64_t m = soft_mask(size);
-    r &= m;
-    uint64_t f = 0;
-    if (cf)
-        f |= RFLAGS_CF;
-    if (of)
-        f |= RFLAGS_OF;
-    if (r == 0)
-        f |= RFLAGS_ZF;
-    if (r >> (size * 8 - 1))
-        f |= RFLAGS_SF;
-    if (!__builtin_parity((unsigned)(r & 0xff)))
-        f |= RFLAGS_PF;
-    soft_flags_set(cpu, f, RFLAGS_ARITH);
+    soft_lazy_result(cpu, size, r & soft_mask(size), cf, of);
 }
 
 static void set_cf_of(struct soft_cpu *cpu, bool cf, bool of)
