@@ -32,6 +32,8 @@ struct blk_batch {
     struct {
         struct blk_request *req;
         size_t expect;
+        struct blk_file *write_to; /* deferred write: its file (for io_hook), else NULL */
+        uint64_t off;
     } slot[BLK_BATCH_SLOTS];
     unsigned free[BLK_BATCH_SLOTS];
     unsigned nfree;
@@ -52,6 +54,11 @@ struct blk_file {
     uint64_t size;           /* current host file size as this process knows it */
     uint64_t written_end;    /* nothing was ever written at or past this offset: reads 0 */
     bool read_only;
+    /* Test hook, NULL in normal use: called after every completed write (its range, sync
+     * false; a deferred write when its completion is reaped) and every fdatasync (sync true),
+     * so a test can model a crash between any two host operations. */
+    void (*io_hook)(void *arg, bool sync, uint64_t off, uint64_t len);
+    void *io_hook_arg;
 };
 
 /* Guest-data transfers: deferred while a batch is active, else like blk_file_preadv/pwritev.

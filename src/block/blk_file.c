@@ -49,7 +49,7 @@ bool blk_batch_needs_retry(const struct blk_batch *b, const struct blk_request *
     return false;
 }
 
-/* Accounts the completion of deferred read user_data-1. */
+/* Accounts the completion of deferred transfer user_data-1. */
 static void batch_complete(struct blk_batch *b, uint64_t user_data, int res)
 {
     unsigned i = (unsigned)(user_data - 1);
@@ -57,6 +57,9 @@ static void batch_complete(struct blk_batch *b, uint64_t user_data, int res)
         return;
     if (res < 0 || (size_t)res != b->slot[i].expect)
         batch_mark_retry(b, b->slot[i].req);
+    struct blk_file *f = b->slot[i].write_to;
+    if (f && f->io_hook && res > 0)
+        f->io_hook(f->io_hook_arg, false, b->slot[i].off, (uint64_t)res);
     b->free[b->nfree++] = i;
     b->inflight--;
 }
@@ -189,6 +192,8 @@ static int file_rw(struct blk_file *f, bool write, uint64_t off, const struct io
         f->size = off + total;
     if (write && off + total > f->written_end)
         f->written_end = off + total; /* even on failure: part may have landed */
+    if (write && f->io_hook && done)
+        f->io_hook(f->io_hook_arg, false, off, done);
     return ret;
 }
 
@@ -224,6 +229,8 @@ static int defer_rw(struct blk_file *f, bool write, uint64_t off, const struct i
     unsigned i = b->free[--b->nfree];
     b->slot[i].req = b->cur;
     b->slot[i].expect = len;
+    b->slot[i].write_to = write ? f : NULL;
+    b->slot[i].off = off;
     if (write) {
         io_uring_prep_writev(sqe, f->fd, iov, (unsigned)iovcnt, off);
         if (off + len > f->size)
@@ -280,7 +287,10 @@ int blk_file_sync(struct blk_file *f)
     if (!sqe)
         return -EBUSY;
     io_uring_prep_fsync(sqe, f->fd, IORING_FSYNC_DATASYNC);
-    return ring_run(f->ring, f->batch, sqe);
+    int r = ring_run(f->ring, f->batch, sqe);
+    if (r == 0 && f->io_hook)
+        f->io_hook(f->io_hook_arg, true, 0, 0);
+    return r;
 }
 
 int blk_file_truncate(struct blk_file *f, uint64_t size)

@@ -1,8 +1,9 @@
 /* Crash-test helper: `write IMAGE SEED LOG` issues a deterministic stream of writes and
  * write-zeroes through the block layer, flushing every FLUSH_EVERY ops and logging the last
- * op acknowledged after a flush, until killed. `verify IMAGE SEED LOG BASELINE` checks that
- * every write acknowledged by a flush is intact (later writes may or may not have landed)
- * and then stores the verified content as the next round's BASELINE. */
+ * op acknowledged after a flush (tagged with SEED, see crash_log.h), until killed.
+ * `verify IMAGE SEED LOG BASELINE` checks that every write of round SEED acknowledged by a
+ * flush is intact (later writes may or may not have landed) and then stores the verified
+ * content as the next round's BASELINE. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "crash_log.h"
 
 #define BLK         4096u
 #define FLUSH_EVERY 8
@@ -48,15 +50,17 @@ static void fill(uint8_t *p, uint64_t seed, uint64_t op, uint64_t block)
 
 static int do_write(const char *path, uint64_t seed, const char *logpath)
 {
+    /* The log is replaced first; records carry the seed, so whatever an earlier round left
+     * in it is never taken for this round's flushes. */
+    int log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (log < 0) {
+        perror(logpath);
+        return 1;
+    }
     char err[BLK_ERRBUF_SIZE];
     struct blk_dev *dev;
     if (blk_open(path, NULL, &dev, err, sizeof(err)) < 0) {
         fprintf(stderr, "crashtool: %s\n", err);
-        return 1;
-    }
-    int log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-    if (log < 0) {
-        perror(logpath);
         return 1;
     }
     uint64_t nblocks = blk_size(dev) / BLK, rng = seed * 2654435761u + 1;
@@ -84,21 +88,12 @@ static int do_write(const char *path, uint64_t seed, const char *logpath)
                 fprintf(stderr, "crashtool: flush failed: %s\n", strerror(-r));
                 return 1;
             }
-            dprintf(log, "%llu\n", (unsigned long long)i);
+            if (crash_log_append(log, seed, i) < 0) {
+                perror(logpath);
+                return 1;
+            }
         }
     }
-}
-
-static long long last_logged(const char *logpath)
-{
-    FILE *f = fopen(logpath, "r");
-    long long v = -1, x;
-    if (!f)
-        return -1;
-    while (fscanf(f, "%lld", &x) == 1)
-        v = x;
-    fclose(f);
-    return v;
 }
 
 static int do_verify(const char *path, uint64_t seed, const char *logpath, const char *basepath)
@@ -128,7 +123,11 @@ static int do_verify(const char *path, uint64_t seed, const char *logpath, const
         }
         close(bfd);
     }
-    long long F = last_logged(logpath);
+    long long F = crash_log_last(logpath, seed);
+    if (F < -1) {
+        fprintf(stderr, "crashtool verify: cannot read %s\n", logpath);
+        return 1;
+    }
     uint64_t total = (uint64_t)(F + 1) + FLUSH_EVERY;
     struct op *ops = malloc(total * sizeof(*ops));
     uint64_t rng = seed * 2654435761u + 1;

@@ -1,0 +1,375 @@
+/* Deterministic crash-consistency test of the qcow2 write path (issue 5). A seeded workload of
+ * guest writes, write-zeroes and flushes runs on an image whose host file reports every
+ * completed write and fdatasync (blk_file.io_hook). At every such point the test builds the
+ * image a crash would leave and checks it: qcow2_check finds no corruption (leaks are allowed)
+ * and every guest block holds its value as of the last acknowledged flush or a value written
+ * after it. Crash models: SIGKILL (the file exactly as it is after each host write) and power
+ * cut (at each fdatasync: the file as of the previous fdatasync plus subsets of the writes in
+ * between, including a write torn after its first page). Between rounds the image is
+ * abandoned without a flush and reopened, like the SIGKILL system test. Writes run in a
+ * one-request write batch as the block device's I/O thread runs them (deferred data writes). */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "blk_test_util.h"
+
+#define BLK         4096u
+#define FLUSH_EVERY 8
+#define MAX_RUN     16
+#define MAX_SUBSET  4 /* up to this many writes between syncs: every subset is tried */
+
+struct jwrite {
+    uint64_t off;
+    uint64_t len;
+    uint8_t *data;
+};
+
+struct op {
+    uint64_t start, count;
+    bool zero;
+};
+
+struct crash {
+    char dir[64], img_path[256], snap_path[256];
+    uint64_t seed;
+    /* The workload image and its guest model. */
+    struct timg t;
+    uint64_t nblocks;
+    uint8_t *base;   /* each block's content at the start of the round */
+    struct op *ops;  /* ops of this round */
+    uint64_t nops;   /* ops started (the last one may be in progress) */
+    uint64_t nflush; /* ops acknowledged by a completed flush */
+    int64_t *lastw;  /* per block: last flushed op writing it, -1 = base */
+    /* The host file as of the last fdatasync, and the writes since. */
+    uint8_t *durable;
+    uint64_t durable_len;
+    struct jwrite *journal;
+    size_t njournal, cap_journal;
+    /* Checking. */
+    struct io_uring ring;
+    uint8_t *disk, *exp;
+    unsigned long checks;
+    const char *where;
+};
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void fill(uint8_t *p, uint64_t seed, uint64_t op, uint64_t block)
+{
+    uint64_t *w = (uint64_t *)p;
+    for (unsigned i = 0; i < BLK / 8; i++)
+        w[i] = (seed << 48) ^ (op << 20) ^ (block * 0x9e3779b97f4a7c15ull) ^ i;
+}
+
+static void expected(struct crash *c, int64_t j, uint64_t b, uint8_t *out)
+{
+    if (j < 0)
+        memcpy(out, c->base + b * BLK, BLK);
+    else if (c->ops[j].zero)
+        memset(out, 0, BLK);
+    else
+        fill(out, c->seed, (uint64_t)j, b);
+}
+
+static bool touches(const struct op *o, uint64_t b)
+{
+    return b >= o->start && b < o->start + o->count;
+}
+
+/* Whether block b of a crashed image may hold got: its last flushed value or any later one. */
+static bool block_ok(struct crash *c, uint64_t b, const uint8_t *got)
+{
+    expected(c, c->lastw[b], b, c->exp);
+    if (memcmp(c->exp, got, BLK) == 0)
+        return true;
+    for (uint64_t j = c->nflush; j < c->nops; j++) {
+        if (!touches(&c->ops[j], b))
+            continue;
+        expected(c, (int64_t)j, b, c->exp);
+        if (memcmp(c->exp, got, BLK) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Checks the image a crash would leave, given as len bytes of host file. */
+static void check_crashed(struct crash *c, const uint8_t *file, uint64_t len, const char *model)
+{
+    c->checks++;
+    int fd = open(c->snap_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, file, len), (ssize_t)len);
+    close(fd);
+    struct blk_open_opts o;
+    blk_open_opts_init(&o);
+    o.read_only = true;
+    struct blk_image *img;
+    char err[BLK_ERRBUF_SIZE] = "";
+    int r = blk_image_open(c->snap_path, &o, &c->ring, NULL, &img, err, sizeof(err));
+    if (r < 0)
+        fail_msg("%s crash %s (seed %llu, op %llu): cannot open: %s", model, c->where,
+                 (unsigned long long)c->seed, (unsigned long long)c->nops, err);
+    struct qcow2_check_result res;
+    assert_int_equal(qcow2_check(qcow2_from_image(img), false, &res, NULL), 0);
+    if (res.corruptions)
+        fail_msg("%s crash %s (seed %llu, op %llu): %llu corruptions", model, c->where,
+                 (unsigned long long)c->seed, (unsigned long long)c->nops,
+                 (unsigned long long)res.corruptions);
+    assert_int_equal(blk_image_pread(img, 0, c->disk, c->nblocks * BLK), 0);
+    blk_image_close(img);
+    for (uint64_t b = 0; b < c->nblocks; b++)
+        if (!block_ok(c, b, c->disk + b * BLK))
+            fail_msg("%s crash %s (seed %llu, op %llu, %llu ops flushed): block %llu lost", model,
+                     c->where, (unsigned long long)c->seed, (unsigned long long)c->nops,
+                     (unsigned long long)c->nflush, (unsigned long long)b);
+}
+
+static uint64_t file_len(struct crash *c)
+{
+    struct stat st;
+    assert_int_equal(fstat(c->t.img->file.fd, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+static uint8_t *read_file(struct crash *c, uint64_t len)
+{
+    uint8_t *p = malloc(len ? len : 1);
+    assert_non_null(p);
+    assert_int_equal(pread(c->t.img->file.fd, p, len, 0), (ssize_t)len);
+    return p;
+}
+
+/* The durable file plus the journal writes selected by mask; write torn (if < njournal) only
+ * reaches the disk with its first page. */
+static void check_power_cut(struct crash *c, uint64_t mask, size_t torn)
+{
+    uint64_t len = c->durable_len;
+    for (size_t i = 0; i < c->njournal; i++)
+        if (((mask >> i) & 1) || i == torn) {
+            uint64_t n = i == torn ? 4096 : c->journal[i].len;
+            if (c->journal[i].off + n > len)
+                len = c->journal[i].off + n;
+        }
+    uint8_t *f = calloc(1, len ? len : 1);
+    assert_non_null(f);
+    memcpy(f, c->durable, c->durable_len);
+    for (size_t i = 0; i < c->njournal; i++)
+        if (((mask >> i) & 1) || i == torn) {
+            uint64_t n = i == torn ? 4096 : c->journal[i].len;
+            memcpy(f + c->journal[i].off, c->journal[i].data, n);
+        }
+    check_crashed(c, f, len, "power-cut");
+    free(f);
+}
+
+static void power_cut_states(struct crash *c)
+{
+    size_t k = c->njournal;
+    uint64_t all = k >= 64 ? UINT64_MAX : (1ull << k) - 1;
+    if (k <= MAX_SUBSET) {
+        for (uint64_t m = 0; m < all; m++) /* all = every write landed: the SIGKILL state */
+            check_power_cut(c, m, SIZE_MAX);
+    } else {
+        check_power_cut(c, 0, SIZE_MAX);
+        for (size_t i = 0; i < k && i < 64; i++) {
+            check_power_cut(c, 1ull << i, SIZE_MAX);
+            check_power_cut(c, all & ~(1ull << i), SIZE_MAX);
+        }
+    }
+    for (size_t i = 0; i < k && i < 64; i++)
+        if (c->journal[i].len > 4096)
+            check_power_cut(c, all & ~(1ull << i), i);
+}
+
+static void clear_journal(struct crash *c)
+{
+    for (size_t i = 0; i < c->njournal; i++)
+        free(c->journal[i].data);
+    c->njournal = 0;
+}
+
+static void io_hook(void *arg, bool sync, uint64_t off, uint64_t len)
+{
+    struct crash *c = arg;
+    if (sync) {
+        power_cut_states(c);
+        clear_journal(c);
+        free(c->durable);
+        c->durable_len = file_len(c);
+        c->durable = read_file(c, c->durable_len);
+        return;
+    }
+    if (c->njournal == c->cap_journal) {
+        c->cap_journal = c->cap_journal ? 2 * c->cap_journal : 16;
+        c->journal = realloc(c->journal, c->cap_journal * sizeof(*c->journal));
+        assert_non_null(c->journal);
+    }
+    struct jwrite *w = &c->journal[c->njournal++];
+    w->off = off;
+    w->len = len;
+    w->data = malloc(len);
+    assert_non_null(w->data);
+    assert_int_equal(pread(c->t.img->file.fd, w->data, len, (off_t)off), (ssize_t)len);
+    uint64_t flen = file_len(c);
+    uint8_t *now = read_file(c, flen);
+    check_crashed(c, now, flen, "SIGKILL");
+    free(now);
+}
+
+static void open_round(struct crash *c, struct blk_batch *batch)
+{
+    assert_int_equal(t_open(&c->t, c->img_path, BLK_FORMAT_QCOW2, false), 0);
+    blk_batch_init(batch, &c->t.ring);
+    c->t.img->file.batch = batch;
+    c->t.img->file.io_hook = io_hook;
+    c->t.img->file.io_hook_arg = c;
+    c->durable_len = file_len(c);
+    c->durable = read_file(c, c->durable_len);
+    c->njournal = 0;
+}
+
+/* Runs one guest op as the device's I/O thread does: a write in a one-request batch. */
+static void run_op(struct crash *c, struct blk_batch *batch, const struct op *o, uint8_t *buf)
+{
+    struct blk_image *img = c->t.img;
+    if (o->zero) {
+        assert_int_equal(img->ops->write_zeroes(img, o->start * BLK, o->count * BLK), 0);
+        return;
+    }
+    for (uint64_t b = 0; b < o->count; b++)
+        fill(buf + b * BLK, c->seed, c->nops - 1, o->start + b);
+    struct blk_request req = {.op = BLK_OP_WRITE};
+    batch->active = batch->enabled;
+    batch->writes = true;
+    batch->cur = &req;
+    batch->nretry = 0;
+    assert_int_equal(blk_image_pwrite(img, o->start * BLK, buf, o->count * BLK), 0);
+    batch->cur = NULL;
+    assert_int_equal(blk_batch_drain(batch, &c->t.ring), 0);
+    batch->active = false;
+    assert_false(blk_batch_needs_retry(batch, &req));
+}
+
+static void run_round(struct crash *c, uint64_t nops)
+{
+    struct blk_batch batch;
+    open_round(c, &batch);
+    /* The round starts from what the disk holds now (checked by the previous round). */
+    assert_int_equal(blk_image_pread(c->t.img, 0, c->base, c->nblocks * BLK), 0);
+    uint64_t rng = c->seed * 2654435761u + 1;
+    uint8_t *buf = malloc(MAX_RUN * BLK);
+    assert_non_null(buf);
+    c->ops = calloc(nops, sizeof(*c->ops));
+    assert_non_null(c->ops);
+    c->nops = c->nflush = 0;
+    for (uint64_t b = 0; b < c->nblocks; b++)
+        c->lastw[b] = -1;
+    for (uint64_t i = 0; i < nops; i++) {
+        struct op *o = &c->ops[i];
+        o->start = next_rand(&rng) % c->nblocks;
+        o->count = 1 + next_rand(&rng) % MAX_RUN;
+        if (o->start + o->count > c->nblocks)
+            o->count = c->nblocks - o->start;
+        o->zero = next_rand(&rng) % 10 == 0;
+        c->nops = i + 1;
+        c->where = o->zero ? "in write-zeroes" : "in write";
+        run_op(c, &batch, o, buf);
+        if (i % FLUSH_EVERY == FLUSH_EVERY - 1) {
+            c->where = "in flush";
+            assert_int_equal(qcow2_flush(c->t.q), 0);
+            for (uint64_t j = c->nflush; j <= i; j++)
+                for (uint64_t b = c->ops[j].start; b < c->ops[j].start + c->ops[j].count; b++)
+                    c->lastw[b] = (int64_t)j;
+            c->nflush = i + 1;
+        }
+    }
+    /* Killed here, without a flush: the next round reopens the file as it is. */
+    c->where = "at the end of the round";
+    uint64_t flen = file_len(c);
+    uint8_t *now = read_file(c, flen);
+    check_crashed(c, now, flen, "SIGKILL");
+    power_cut_states(c);
+    free(now);
+    clear_journal(c);
+    free(c->durable);
+    c->durable = NULL;
+    t_abandon(&c->t);
+    free(buf);
+    free(c->ops);
+    c->ops = NULL;
+}
+
+static void run_workload(uint64_t disk, unsigned cluster_bits, uint64_t backing_len)
+{
+    struct crash *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    t_tmpdir(c->dir);
+    t_path(c->img_path, c->dir, "img.qcow2");
+    t_path(c->snap_path, c->dir, "crashed.qcow2");
+    c->nblocks = disk / BLK;
+    if (backing_len) {
+        char base[256];
+        t_path(base, c->dir, "base.raw");
+        uint8_t *b = malloc(backing_len);
+        assert_non_null(b);
+        memset(b, 0x5a, backing_len);
+        FILE *f = fopen(base, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(b, 1, backing_len, f), backing_len);
+        fclose(f);
+        free(b);
+        t_create(c->img_path, disk, cluster_bits, "base.raw", "raw");
+    } else {
+        t_create(c->img_path, disk, cluster_bits, NULL, NULL);
+    }
+    c->base = malloc(disk);
+    c->disk = malloc(disk);
+    c->exp = malloc(BLK);
+    c->lastw = malloc(c->nblocks * sizeof(*c->lastw));
+    assert_non_null(c->base);
+    assert_non_null(c->disk);
+    assert_non_null(c->exp);
+    assert_non_null(c->lastw);
+    assert_int_equal(io_uring_queue_init(8, &c->ring, 0), 0);
+    for (c->seed = 1; c->seed <= 3; c->seed++)
+        run_round(c, 6 * FLUSH_EVERY + 5);
+    print_message("%lu crashed images checked\n", c->checks);
+    assert_true(c->checks > 100);
+    io_uring_queue_exit(&c->ring);
+    free(c->journal);
+    free(c->base);
+    free(c->disk);
+    free(c->exp);
+    free(c->lastw);
+    t_rmdir(c->dir);
+    free(c);
+}
+
+/* An overlay with 64 KiB clusters on a raw base: 4 KiB writes copy-on-write their cluster
+ * from the backing file (first MiB) or from zeroes (past the base's end). */
+static void test_overlay_partial_cluster_cow(void **state)
+{
+    run_workload(2 << 20, 16, 1 << 20);
+}
+
+/* No backing, 4 KiB clusters: whole-cluster allocation over two L2 tables, zero clusters,
+ * deferred frees and reuse of freed clusters after a flush. */
+static void test_whole_cluster_allocation(void **state)
+{
+    run_workload(4 << 20, 12, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_overlay_partial_cluster_cow),
+        cmocka_unit_test(test_whole_cluster_allocation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
