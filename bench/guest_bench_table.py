@@ -24,6 +24,11 @@ def unit(key):
     return ""
 
 
+def num(v):
+    """A figure with about three significant digits."""
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
 def main(argv):
     out, runs, md = argv[0], int(argv[1]), "--markdown" in argv[2:]
     res = {}
@@ -61,7 +66,7 @@ def main(argv):
                 continue
             m = statistics.median(v)
             meds.append(m)
-            cells.append(f"{m:.1f}" if md else f"{m:.1f} [{min(v):.0f}-{max(v):.0f}]")
+            cells.append(num(m) if md else f"{num(m)} [{num(min(v))}-{num(max(v))}]")
         ratio = f"{meds[0] / meds[1]:.2f}" if meds[0] and meds[1] else "-"
         if md:
             print(f"| {k} | {unit(k)} | {cells[0]} | {cells[1]} | {ratio} |")
