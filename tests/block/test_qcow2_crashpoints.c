@@ -6,8 +6,9 @@
  * after it. Crash models: SIGKILL (the file exactly as it is after each host write) and power
  * cut (at each fdatasync: the file as of the previous fdatasync plus subsets of the writes in
  * between, including a write torn after its first page). Between rounds the image is
- * abandoned without a flush and reopened, like the SIGKILL system test. Writes run in a
- * one-request write batch as the block device's I/O thread runs them (deferred data writes). */
+ * abandoned without a flush and reopened, like the SIGKILL system test. Consecutive writes
+ * that share no block run as one batch, as the block device's I/O thread runs queued
+ * requests (deferred data transfers; several writes into one cluster). */
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -49,6 +50,7 @@ struct crash {
     struct io_uring ring;
     uint8_t *disk, *exp;
     unsigned long checks;
+    unsigned long shared_batches; /* batches with two writes into one cluster */
     const char *where;
 };
 
@@ -225,8 +227,12 @@ static void io_hook(void *arg, bool sync, uint64_t off, uint64_t len)
 static void open_round(struct crash *c, struct blk_batch *batch)
 {
     assert_int_equal(t_open(&c->t, c->img_path, BLK_FORMAT_QCOW2, false), 0);
+    /* One batch for the whole chain, as blk_open sets it up: a synchronous read of the backing
+     * file may reap the completion of a deferred write to the image. */
     blk_batch_init(batch, &c->t.ring);
     c->t.img->file.batch = batch;
+    if (c->t.q->backing)
+        c->t.q->backing->file.batch = batch;
     c->t.img->file.io_hook = io_hook;
     c->t.img->file.io_hook_arg = c;
     c->durable_len = file_len(c);
@@ -234,26 +240,63 @@ static void open_round(struct crash *c, struct blk_batch *batch)
     c->njournal = 0;
 }
 
-/* Runs one guest op as the device's I/O thread does: a write in a one-request batch. */
-static void run_op(struct crash *c, struct blk_batch *batch, const struct op *o, uint8_t *buf)
+static bool overlaps(const struct op *a, const struct op *b)
 {
-    struct blk_image *img = c->t.img;
-    if (o->zero) {
-        assert_int_equal(img->ops->write_zeroes(img, o->start * BLK, o->count * BLK), 0);
-        return;
-    }
-    for (uint64_t b = 0; b < o->count; b++)
-        fill(buf + b * BLK, c->seed, c->nops - 1, o->start + b);
-    struct blk_request req = {.op = BLK_OP_WRITE};
+    return a->start < b->start + b->count && b->start < a->start + a->count;
+}
+
+/* Whether two of the writes [first, end) start in the same cluster. */
+static bool shares_cluster(struct crash *c, uint64_t first, uint64_t end)
+{
+    for (uint64_t i = first; i < end; i++)
+        for (uint64_t j = first; j < i; j++)
+            if ((c->ops[i].start * BLK) >> c->t.q->cluster_bits ==
+                (c->ops[j].start * BLK) >> c->t.q->cluster_bits)
+                return true;
+    return false;
+}
+
+/* Runs writes [first, end) as the device's I/O thread runs a batch of queued requests: each
+ * driver call may defer its data transfers, which are drained before the batch completes. */
+static void run_batch(struct crash *c, struct blk_batch *batch, uint64_t first, uint64_t end,
+                      uint8_t *bufs)
+{
+    struct blk_request reqs[BLK_BATCH_REQS];
     batch->active = batch->enabled;
     batch->writes = true;
-    batch->cur = &req;
     batch->nretry = 0;
-    assert_int_equal(blk_image_pwrite(img, o->start * BLK, buf, o->count * BLK), 0);
+    c->where = end - first > 1 ? "in a write batch" : "in a write";
+    for (uint64_t i = first; i < end; i++) {
+        const struct op *o = &c->ops[i];
+        uint8_t *buf = bufs + (i - first) * MAX_RUN * BLK;
+        for (uint64_t b = 0; b < o->count; b++)
+            fill(buf + b * BLK, c->seed, i, o->start + b);
+        reqs[i - first] = (struct blk_request){.op = BLK_OP_WRITE};
+        batch->cur = &reqs[i - first];
+        c->nops = i + 1;
+        assert_int_equal(blk_image_pwrite(c->t.img, o->start * BLK, buf, o->count * BLK), 0);
+    }
     batch->cur = NULL;
+    if (shares_cluster(c, first, end))
+        c->shared_batches++;
     assert_int_equal(blk_batch_drain(batch, &c->t.ring), 0);
     batch->active = false;
-    assert_false(blk_batch_needs_retry(batch, &req));
+    for (uint64_t i = first; i < end; i++)
+        assert_false(blk_batch_needs_retry(batch, &reqs[i - first]));
+}
+
+/* End of the longest batch from first: writes that share no block, within one flush group. */
+static uint64_t batch_end(struct crash *c, uint64_t first, uint64_t nops)
+{
+    uint64_t end = first;
+    while (end < nops && !c->ops[end].zero && end - first < BLK_BATCH_REQS &&
+           end / FLUSH_EVERY == first / FLUSH_EVERY) {
+        for (uint64_t j = first; j < end; j++)
+            if (overlaps(&c->ops[j], &c->ops[end]))
+                return end;
+        end++;
+    }
+    return end;
 }
 
 static void run_round(struct crash *c, uint64_t nops)
@@ -263,30 +306,46 @@ static void run_round(struct crash *c, uint64_t nops)
     /* The round starts from what the disk holds now (checked by the previous round). */
     assert_int_equal(blk_image_pread(c->t.img, 0, c->base, c->nblocks * BLK), 0);
     uint64_t rng = c->seed * 2654435761u + 1;
-    uint8_t *buf = malloc(MAX_RUN * BLK);
-    assert_non_null(buf);
+    uint8_t *bufs = malloc((size_t)BLK_BATCH_REQS * MAX_RUN * BLK);
+    assert_non_null(bufs);
     c->ops = calloc(nops, sizeof(*c->ops));
     assert_non_null(c->ops);
-    c->nops = c->nflush = 0;
-    for (uint64_t b = 0; b < c->nblocks; b++)
-        c->lastw[b] = -1;
     for (uint64_t i = 0; i < nops; i++) {
         struct op *o = &c->ops[i];
         o->start = next_rand(&rng) % c->nblocks;
         o->count = 1 + next_rand(&rng) % MAX_RUN;
+        if (i > 0 && next_rand(&rng) % 3 == 0) {
+            /* Short sequential writes: several land in one cluster and share a batch. */
+            o->start = (c->ops[i - 1].start + c->ops[i - 1].count) % c->nblocks;
+            o->count = 1 + next_rand(&rng) % 2;
+        }
         if (o->start + o->count > c->nblocks)
             o->count = c->nblocks - o->start;
         o->zero = next_rand(&rng) % 10 == 0;
-        c->nops = i + 1;
-        c->where = o->zero ? "in write-zeroes" : "in write";
-        run_op(c, &batch, o, buf);
-        if (i % FLUSH_EVERY == FLUSH_EVERY - 1) {
+    }
+    c->nops = c->nflush = 0;
+    for (uint64_t b = 0; b < c->nblocks; b++)
+        c->lastw[b] = -1;
+    for (uint64_t i = 0; i < nops;) {
+        if (c->ops[i].zero) {
+            c->nops = i + 1;
+            c->where = "in write-zeroes";
+            struct blk_image *img = c->t.img;
+            assert_int_equal(
+                img->ops->write_zeroes(img, c->ops[i].start * BLK, c->ops[i].count * BLK), 0);
+            i++;
+        } else {
+            uint64_t end = batch_end(c, i, nops);
+            run_batch(c, &batch, i, end, bufs);
+            i = end;
+        }
+        if (i % FLUSH_EVERY == 0) {
             c->where = "in flush";
             assert_int_equal(qcow2_flush(c->t.q), 0);
-            for (uint64_t j = c->nflush; j <= i; j++)
+            for (uint64_t j = c->nflush; j < i; j++)
                 for (uint64_t b = c->ops[j].start; b < c->ops[j].start + c->ops[j].count; b++)
                     c->lastw[b] = (int64_t)j;
-            c->nflush = i + 1;
+            c->nflush = i;
         }
     }
     /* Killed here, without a flush: the next round reopens the file as it is. */
@@ -300,7 +359,7 @@ static void run_round(struct crash *c, uint64_t nops)
     free(c->durable);
     c->durable = NULL;
     t_abandon(&c->t);
-    free(buf);
+    free(bufs);
     free(c->ops);
     c->ops = NULL;
 }
@@ -339,8 +398,11 @@ static void run_workload(uint64_t disk, unsigned cluster_bits, uint64_t backing_
     assert_int_equal(io_uring_queue_init(8, &c->ring, 0), 0);
     for (c->seed = 1; c->seed <= 3; c->seed++)
         run_round(c, 6 * FLUSH_EVERY + 5);
-    print_message("%lu crashed images checked\n", c->checks);
+    print_message("%lu crashed images checked, %lu batches with two writes into one cluster\n",
+                  c->checks, c->shared_batches);
     assert_true(c->checks > 100);
+    if (cluster_bits > 12)
+        assert_true(c->shared_batches > 0);
     io_uring_queue_exit(&c->ring);
     free(c->journal);
     free(c->base);
