@@ -5,13 +5,14 @@ console (tests/linux/console_session.py's Session), runs the guest tools from gu
 prints the results as one JSON object on stdout.
 
   guest_bench.py --script disk --disk raw=vda --disk qcow2=vdb [--seconds S] -- VMM ARGS...
-  guest_bench.py --script net [--seconds S] -- VMM ARGS...
+  guest_bench.py --script net [--seconds S] [--peer IP --listen IP --guest-ip IP/LEN] -- VMM...
 
 disk: on each named disk, iobench (O_DIRECT, Linux AIO) runs sequential 1 MiB reads and
 writes (MiB/s) and 4 KiB random reads and writes at queue depth 1 and 8 (IOPS), S seconds each.
 net: the guest configures eth0 for user-mode networking (10.0.2.15/24, gateway 10.0.2.2) and
 netbench moves data to and from a TCP peer this script runs on the host's loopback (which the
-slirp gateway 10.0.2.2 reaches), S seconds per direction; MiB/s timed on the host, from accept
+slirp gateway 10.0.2.2 reaches; for a tap device, --peer/--listen/--guest-ip give the
+addresses), S seconds per direction; MiB/s timed on the host, from accept
 to the end of the connection. The guest's own timing is kept too (keys ending in "_guest"); the
 JSON's "clock" is the guest's seconds per host second over the whole script (from /proc/uptime;
 about 1 when the guest's clock is right, which the guest-timed disk figures rely on).
@@ -75,8 +76,10 @@ def guest_uptime(s):
 
 
 def script_disk(s, disks, seconds, res):
-    for name, dev in disks:
+    for name, dev, only in disks:
         for key, args, figure in DISK_TESTS:
+            if only and key not in only:
+                continue
             *opts, mode, bs = args.split()
             cmd = " ".join(["iobench", "-t", str(seconds), "-S", "42", *opts, f"/dev/{dev}", mode, bs])
             out, _ = timed_run(s, cmd, f"{name} {key}", seconds * 4 + 120)
@@ -88,11 +91,11 @@ class Peer(threading.Thread):
     """The host end of one transfer: 'sink' reads until the guest half-closes, 'source' sends
     for the given time and half-closes, then waits for the guest's close. Times from accept."""
 
-    def __init__(self, role, seconds):
+    def __init__(self, role, seconds, listen):
         super().__init__(daemon=True)
         self.role, self.seconds = role, seconds
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.bind((listen, 0))
         self.lsock.listen(1)
         self.lsock.settimeout(120)
         self.port = self.lsock.getsockname()[1]
@@ -127,15 +130,18 @@ class Peer(threading.Thread):
             self.lsock.close()
 
 
-def script_net(s, seconds, res):
-    setup = ("ip link set eth0 up && { ip addr add 10.0.2.15/24 dev eth0 2>/dev/null; true; } && "
-             "{ ip route add default via 10.0.2.2 2>/dev/null; true; }")
+def script_net(s, args, res):
+    seconds = args.seconds
+    # A DHCP client the init may have started must not reconfigure eth0 under the benchmark.
+    setup = ("{ killall udhcpc 2>/dev/null; true; } && "
+             f"ip link set eth0 up && {{ ip addr add {args.guest_ip} dev eth0 2>/dev/null; true; }}"
+             f" && {{ ip route add default via {args.peer} 2>/dev/null; true; }}")
     timed_run(s, setup, "network setup", 60)
     # guest->host: the guest sends (host sink); host->guest: the guest receives (host source).
     for key, guest_dir, role in (("tx", "send", "sink"), ("rx", "recv", "source")):
-        peer = Peer(role, seconds)
+        peer = Peer(role, seconds, args.listen)
         peer.start()
-        cmd = f"netbench {guest_dir} 10.0.2.2 {peer.port}"
+        cmd = f"netbench {guest_dir} {args.peer} {peer.port}"
         if guest_dir == "send":
             cmd += f" {seconds}"
         out, _ = timed_run(s, cmd, f"netbench {guest_dir}", seconds * 4 + 120)
@@ -150,8 +156,12 @@ def script_net(s, seconds, res):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--script", choices=["disk", "net"], required=True)
-    ap.add_argument("--disk", action="append", default=[], metavar="NAME=DEV",
-                    help="a disk to test, e.g. raw=vda (disk script)")
+    ap.add_argument("--disk", action="append", default=[], metavar="NAME=DEV[:TEST,...]",
+                    help="a disk to test, e.g. raw=vda, optionally only some tests (disk script)")
+    ap.add_argument("--peer", default="10.0.2.2",
+                    help="host address the guest connects to (net script; default: slirp's gateway)")
+    ap.add_argument("--listen", default="127.0.0.1", help="host address the peer listens on")
+    ap.add_argument("--guest-ip", default="10.0.2.15/24", help="the guest's eth0 address")
     ap.add_argument("--seconds", type=int, default=4, help="seconds per test")
     ap.add_argument("--timeout", type=float, default=300, help="seconds to wait for the shell")
     ap.add_argument("--log", help="write the console transcript here (default: stderr)")
@@ -160,8 +170,16 @@ def main():
     argv = args.vmm[1:] if args.vmm and args.vmm[0] == "--" else args.vmm
     if not argv:
         ap.error("give the VMM command after --")
-    disks = [tuple(d.split("=", 1)) for d in args.disk]
-    if args.script == "disk" and (not disks or any(len(d) != 2 for d in disks)):
+    disks = []
+    for d in args.disk:
+        name, _, rest = d.partition("=")
+        dev, _, only = rest.partition(":")
+        only = [t for t in only.split(",") if t]
+        if not name or not dev or any(t not in [k for k, _, _ in DISK_TESTS] for t in only):
+            ap.error(f"bad --disk {d!r}: want NAME=DEV[:TEST,...], tests "
+                     + ", ".join(k for k, _, _ in DISK_TESTS))
+        disks.append((name, dev, only))
+    if args.script == "disk" and not disks:
         ap.error("the disk script needs --disk NAME=DEV")
     log = open(args.log, "w") if args.log else sys.stderr
     s = Session(argv, args.timeout, log)
@@ -173,7 +191,7 @@ def main():
         if args.script == "disk":
             script_disk(s, disks, args.seconds, res)
         else:
-            script_net(s, args.seconds, res)
+            script_net(s, args, res)
         g1, h1 = guest_uptime(s)
         res["clock"] = round((g1 - g0) / (h1 - h0), 3)
         s.send("poweroff -f")

@@ -3,8 +3,10 @@
 # O_DIRECT, Linux AIO) on a virtio-blk raw disk (/dev/vda) and a fully allocated qcow2 disk
 # (/dev/vdb, 64 KiB clusters), on ember's soft CPU and on QEMU TCG with the same virtio device,
 # interleaved, RUNS boots each, medians: sequential 1 MiB reads and writes (MiB/s) and 4 KiB
-# random reads and writes at queue depth 1 and 8 (IOPS), SECONDS each.
+# random reads and writes at queue depth 1 and 8 (IOPS), SECONDS each. A third disk (/dev/vdc,
+# "qcow2new") is an empty 4 GiB qcow2 made afresh for every boot: its writes allocate clusters.
 #   bench/virtio-blk.sh [BUILD] [RUNS] [SECONDS]      (default build, 3, 3)
+# RESULTS=DIR keeps every run's JSON and console log there; MARKDOWN=1 prints a Markdown table.
 # Host side, both VMMs use the host page cache (no O_DIRECT) and turn a guest flush into
 # fdatasync: ember always opens images that way; QEMU gets cache=writeback (its default, and
 # the same write-back cache advertised to the guest, VIRTIO_BLK_F_FLUSH) and aio=io_uring
@@ -37,7 +39,7 @@ qemu-img convert -f raw -O qcow2 "$OUT/disk.raw" "$OUT/disk.qcow2"
 
 ember_cmd=("$BUILD/ember" run --accel soft --memory "$MEM" --kernel "$KERNEL" --initrd "$INITRD"
            --cmdline "$CMDLINE" --disk "path=$OUT/disk.raw,format=raw"
-           --disk "path=$OUT/disk.qcow2,format=qcow2")
+           --disk "path=$OUT/disk.qcow2,format=qcow2" --disk "path=$OUT/new.qcow2,format=qcow2")
 drive() { # FILE FORMAT ID
     echo "-drive file=$1,if=none,id=$3,format=$2,cache=writeback,aio=io_uring"
     echo "-device virtio-blk-pci,drive=$3,num-queues=1,disable-legacy=on"
@@ -45,7 +47,8 @@ drive() { # FILE FORMAT ID
 # shellcheck disable=SC2207
 qemu_cmd=(qemu-system-x86_64 -accel tcg -machine q35 -cpu max -m "$MEM" -nodefaults -display none
           -serial stdio -no-reboot -kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE"
-          $(drive "$OUT/disk.raw" raw d0) $(drive "$OUT/disk.qcow2" qcow2 d1))
+          $(drive "$OUT/disk.raw" raw d0) $(drive "$OUT/disk.qcow2" qcow2 d1)
+          $(drive "$OUT/new.qcow2" qcow2 d2))
 
 echo "virtio-blk in-guest benchmark: $RUNS runs x ${SECS}s per test, ${SIZE_MIB} MiB disks; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ember: ${ember_cmd[*]}"
@@ -55,7 +58,10 @@ for i in $(seq 1 "$RUNS"); do
     [ $((i % 2)) -eq 0 ] && order="qemu ember"
     for vmm in $order; do
         if [ "$vmm" = ember ]; then cmd=("${ember_cmd[@]}"); else cmd=("${qemu_cmd[@]}"); fi
+        rm -f "$OUT/new.qcow2"
+        qemu-img create -q -f qcow2 "$OUT/new.qcow2" 4G
         if ! python3 "$HERE/guest_bench.py" --script disk --disk raw=vda --disk qcow2=vdb \
+                --disk qcow2new=vdc:seqwrite_1m,randwrite_4k_qd1,randwrite_4k_qd8 \
                 --seconds "$SECS" --log "$OUT/$vmm-$i.log" -- "${cmd[@]}" > "$OUT/$vmm-$i.json"; then
             echo "run $i of $vmm failed or hung (transcript follows)" >&2
             tail -20 "$OUT/$vmm-$i.log" >&2
@@ -63,5 +69,7 @@ for i in $(seq 1 "$RUNS"); do
         fi
     done
 done
+rm -f "$OUT/new.qcow2"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${RESULTS:-}" ]; then mkdir -p "$RESULTS" && cp "$OUT"/*.json "$OUT"/*.log "$RESULTS"/; fi
 python3 "$HERE/guest_bench_table.py" "$OUT" "$RUNS" ${MARKDOWN:+--markdown}
