@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "block/blk_driver.h"
-#include "block/qcow2.h"
 
 #define BLK_RING_ENTRIES 64
 
@@ -69,14 +68,12 @@ static void complete(struct blk_dev *dev, struct blk_request *req)
         ;
 }
 
-/* Granularity at which two batched writes are considered to overlap: the qcow2 cluster (their
- * copy-on-write and allocation work on whole clusters), or a sector for raw images. */
-static uint64_t overlap_unit(struct blk_dev *dev)
-{
-    struct qcow2 *q = qcow2_from_image(dev->img);
-    return q ? q->cluster_size : BLK_SECTOR_SIZE;
-}
-
+/* Two batched writes conflict when they share a sector, for raw and qcow2 alike. Writes to
+ * different bytes of one qcow2 cluster may share a batch: the driver runs them in order, and
+ * only a write whose cluster is already allocated in place, or one that just allocated a fresh
+ * cluster, is deferred. A copy-on-write (head and tail copied from the old cluster or the
+ * backing file) is written synchronously into a new cluster that no deferred write can target,
+ * and the later writes to that cluster go in place after it. */
 static bool overlaps_batch(struct blk_request *first, struct blk_request *end,
                            struct blk_request *req, uint64_t unit)
 {
@@ -90,14 +87,14 @@ static bool overlaps_batch(struct blk_request *first, struct blk_request *end,
 }
 
 /* Runs up to BLK_BATCH_REQS consecutive requests of one kind (reads, or writes to disjoint
- * clusters) with their guest-data transfers in flight together, then completes them in
+ * sectors) with their guest-data transfers in flight together, then completes them in
  * order. Returns the first request after the batch. */
 static struct blk_request *run_batch(struct blk_dev *dev, struct blk_request *first)
 {
     struct blk_batch *b = &dev->batch;
     struct blk_request *req = first;
     enum blk_op op = first->op;
-    uint64_t unit = overlap_unit(dev);
+    uint64_t unit = BLK_SECTOR_SIZE;
     unsigned n = 0;
     b->active = true;
     b->writes = op == BLK_OP_WRITE;

@@ -263,6 +263,88 @@ static void test_async_batches_match_model(void **state)
     free(got);
 }
 
+/* Queued 4 KiB writes into the same 64 KiB clusters share batches (they conflict only when
+ * they share a sector): the first write of a cluster allocates it (copy-on-write from the
+ * backing file in its first MiB, zeroes past it), the others go in place while earlier ones
+ * may still be in flight. Within each cluster the order is scrambled, and a freed cluster is
+ * reused, so every allocation path meets a batch. The result must equal the sequential model. */
+static void test_same_cluster_writes_batch(void **state)
+{
+    enum { DISK = 2 << 20, BACKING = 1 << 20, BS = 4096, NREQ = 384 };
+    char base[256], top[256], err[BLK_ERRBUF_SIZE];
+    t_path(base, dir, "sbase.raw");
+    t_path(top, dir, "stop.qcow2");
+    uint8_t *shadow = calloc(1, DISK), *got = malloc(DISK);
+    t_fill(shadow, BACKING, 77);
+    FILE *f = fopen(base, "wb");
+    assert_int_equal(fwrite(shadow, 1, BACKING, f), BACKING);
+    fclose(f);
+    t_create(top, DISK, 16, "sbase.raw", "raw");
+    struct blk_dev *dev;
+    assert_int_equal(blk_open(top, NULL, &dev, err, sizeof(err)), 0);
+    /* A cluster written and discarded first: its host cluster is free again after the flush
+     * and is reused (explicit copy-on-write of zeroes instead of a hole). */
+    uint8_t *junk = malloc(65536);
+    memset(junk, 0xee, 65536);
+    assert_int_equal(blk_pwrite(dev, DISK - 65536, junk, 65536), 0);
+    assert_int_equal(blk_discard(dev, DISK - 65536, 65536), 0);
+    assert_int_equal(blk_flush(dev), 0);
+    memset(shadow + DISK - 65536, 0, 65536);
+    static uint8_t bufs[NREQ][BS];
+    static struct iovec iov[NREQ];
+    static struct blk_request reqs[NREQ];
+    struct counter c = {.done = 0};
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_cond_init(&c.cond, NULL);
+    /* 24 clusters around the end of the backing file (the first one is the reused cluster),
+     * 16 blocks each in the order 5, 10, 15, 4, 9, ... (a permutation of its blocks). */
+    uint64_t first = BACKING - 12 * 65536;
+    for (int i = 0; i < NREQ; i++) {
+        int cl = i / 16, k = i % 16;
+        int blk = (k * 5 + 5) % 16;
+        uint64_t off = first + (uint64_t)cl * 65536 + (uint64_t)blk * BS;
+        if (cl == 0)
+            off = DISK - 65536 + (uint64_t)blk * BS; /* the reused cluster */
+        t_fill(bufs[i], BS, (uint8_t)(i * 3 + 1));
+        memcpy(shadow + off, bufs[i], BS);
+        iov[i] = (struct iovec){bufs[i], BS};
+        reqs[i] = (struct blk_request){.op = BLK_OP_WRITE,
+                                       .offset = off,
+                                       .len = BS,
+                                       .iov = &iov[i],
+                                       .iovcnt = 1,
+                                       .done = count_done,
+                                       .opaque = &c};
+        if (k == 3)
+            continue; /* leave a hole in every cluster */
+        assert_int_equal(blk_submit(dev, &reqs[i]), 0);
+    }
+    wait_count(&c, NREQ - NREQ / 16);
+    assert_int_equal(c.errors, 0);
+    assert_int_equal(blk_close(dev), 0);
+    struct timg t;
+    assert_int_equal(t_open(&t, top, BLK_FORMAT_QCOW2, true), 0);
+    assert_int_equal(t_check(&t), 0);
+    assert_int_equal(blk_image_pread(t.img, 0, got, DISK), 0);
+    t_close(&t);
+    uint8_t *orig = malloc(BACKING);
+    t_fill(orig, BACKING, 77);
+    for (int i = 3; i < NREQ; i += 16) { /* the holes keep the backing file's data or zeroes */
+        uint64_t off = reqs[i].offset;
+        if (off < BACKING)
+            memcpy(shadow + off, orig + off, BS);
+        else
+            memset(shadow + off, 0, BS);
+    }
+    assert_memory_equal(shadow, got, DISK);
+    pthread_cond_destroy(&c.cond);
+    pthread_mutex_destroy(&c.lock);
+    free(orig);
+    free(junk);
+    free(shadow);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_completion_eventfd_qcow2),
         cmocka_unit_test(test_read_only_and_errors),
         cmocka_unit_test(test_async_batches_match_model),
+        cmocka_unit_test(test_same_cluster_writes_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
