@@ -99,6 +99,7 @@ void soft_block_cache_flush(struct soft_cpu *cpu)
         cpu->bhash[i] = NULL;
     }
     cpu->nblocks = 0;
+    cpu->chain_gen++; /* chain pointers may name freed blocks */
 }
 
 void soft_block_cache_destroy(struct soft_cpu *cpu)
@@ -211,15 +212,12 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     for (struct soft_block *b = *pp; b; pp = &b->hnext, b = b->hnext) {
         if (b->gpa != gpa || b->mode != cpu->mode)
             continue;
-        /* Valid if no write hit the page since translation: CPU writes to code pages go
-         * through soft_code_write, device and loader writes through guest_mem_ptr's
-         * write_notify (soft_code_map_note_write). */
-        if (b->gen == atomic_load_explicit(&cpu->code_map->gen[ppn], memory_order_acquire) &&
-            atomic_load_explicit(&cpu->code_map->has_code[ppn], memory_order_relaxed))
+        if (soft_block_valid(cpu, b))
             return b;
         *pp = b->hnext;
         free(b);
         cpu->nblocks--;
+        cpu->chain_gen++; /* chain pointers may name it */
         break;
     }
 
@@ -248,6 +246,8 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     b->gen = gen;
     b->ninsns = (uint16_t)n;
     b->nbytes = (uint16_t)nbytes;
+    memset(b->chain, 0, sizeof(b->chain));
+    b->chain_next = 0;
     memcpy(b->insns, scratch->insns, n * sizeof(struct soft_insn));
     b->hnext = cpu->bhash[h];
     cpu->bhash[h] = b;

@@ -261,30 +261,64 @@ static bool check_interrupts(struct soft_cpu *cpu)
     return true;
 }
 
+/* The interrupt controllers are polled every IRQ_POLL_BLOCKS blocks (and at once when IF goes
+ * from 0 to 1, a run starts or an interrupt was just delivered): external interrupts are
+ * asynchronous, and a few blocks of latency cost the guest nothing. */
+#define IRQ_POLL_BLOCKS 16
+
+/* The block for linear address lin: the successor remembered by prev when it is still valid,
+ * else a cache lookup (or translation), which is then remembered in prev. */
+static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *prev, uint64_t lin)
+{
+    if (prev) {
+        for (unsigned i = 0; i < 2; i++) {
+            struct soft_chain *c = &prev->chain[i];
+            if (c->lin == lin && c->next && c->gen == cpu->chain_gen &&
+                c->next->mode == cpu->mode && soft_block_valid(cpu, c->next))
+                return c->next;
+        }
+    }
+    uint64_t gen = cpu->chain_gen;
+    struct soft_block *b = soft_block_get(cpu, lin);
+    /* Remember it unless it is the uncached page-crossing scratch block, or blocks were freed
+     * or translations flushed meanwhile (prev itself may be gone). */
+    if (prev && b != cpu->scratch && gen == cpu->chain_gen) {
+        struct soft_chain *c = &prev->chain[prev->chain_next];
+        prev->chain_next ^= 1;
+        c->lin = lin;
+        c->gen = gen;
+        c->next = b;
+    }
+    return b;
+}
+
 /* XXX: RFLAGS.TF single-stepping, DR0-3 breakpoints and #AC alignment checks are not
- * implemented (CPUID does not advertise DE; TF is stored but never traps). */
-static void exec_block(struct soft_cpu *cpu)
+ * implemented (CPUID does not advertise DE; TF is stored but never traps).
+ * Runs one block; returns it if execution may chain from it (it ended normally). */
+static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *prev)
 {
     uint64_t lin = cpu->segbase[SEG_CS] + cpu->rip;
     if (cpu->mode != SOFT_MODE_64)
         lin = (uint32_t)lin;
     cpu->insn_rip = cpu->rip;
-    struct soft_block *b = soft_block_get(cpu, lin);
+    struct soft_block *b = next_block(cpu, prev, lin);
     const struct soft_insn *in = b->insns, *end = in + b->ninsns;
     cpu->stop_block = false;
-    uint64_t n = 0;
     while (in < end) {
         cpu->insn_rip = cpu->rip;
         cpu->rip += in->len;
-        n++;
-        if (in->fn(cpu, in) || cpu->stop_block)
+        if (in->fn(cpu, in) || cpu->stop_block) {
+            in++;
             break;
+        }
         in++;
     }
+    uint64_t n = (uint64_t)(in - b->insns);
     if (cpu->mode != SOFT_MODE_64)
         cpu->rip = (uint32_t)cpu->rip;
     cpu->stats.instructions += n;
     cpu->budget_left = cpu->budget_left > n ? cpu->budget_left - n : 0;
+    return b == cpu->scratch || cpu->stop_block ? NULL : b;
 }
 
 enum soft_exit soft_cpu_run(struct soft_cpu *cpu, uint64_t max_instructions)
@@ -297,15 +331,30 @@ enum soft_exit soft_cpu_run(struct soft_cpu *cpu, uint64_t max_instructions)
         if (!soft_exception_dispatch(cpu, &why))
             return why;
     }
+    struct soft_block *prev = NULL; /* (re)starts empty after an exception too */
+    bool poll_now = true, if_was = false;
+    cpu->irq_poll_left = IRQ_POLL_BLOCKS;
     for (;;) {
         if (atomic_load_explicit(&cpu->kicked, memory_order_relaxed) &&
             atomic_exchange(&cpu->kicked, false))
             return SOFT_EXIT_KICK;
-        check_interrupts(cpu);
+        bool if_now = cpu->rflags & RFLAGS_IF;
+        if (cpu->int_shadow) {
+            cpu->int_shadow = false; /* STI / MOV SS: not before this block; right after it */
+            poll_now = true;
+        } else if (poll_now || --cpu->irq_poll_left == 0 || (if_now && !if_was) || cpu->halted) {
+            poll_now = false;
+            cpu->irq_poll_left = IRQ_POLL_BLOCKS;
+            if (check_interrupts(cpu)) {
+                prev = NULL;
+                poll_now = true; /* another may be waiting behind it */
+            }
+        }
+        if_was = cpu->rflags & RFLAGS_IF;
         if (cpu->halted)
             return SOFT_EXIT_HLT;
         if (cpu->budget_left == 0)
             return SOFT_EXIT_BUDGET;
-        exec_block(cpu);
+        prev = exec_block(cpu, prev);
     }
 }

@@ -71,15 +71,28 @@ struct soft_insn {
 
 #define SOFT_BLOCK_MAX_INSNS 64
 
+struct soft_block;
+
+/* A remembered successor of a block: the block that ran next when execution left this one
+ * for linear address lin. Valid while the CPU's chain_gen still equals gen (no TLB flush,
+ * privilege change or block freed since) and the successor's page generation is unchanged. */
+struct soft_chain {
+    uint64_t lin;
+    uint64_t gen;
+    struct soft_block *next;
+};
+
 /* A run of instructions starting at one guest-physical address, all in one 4 KiB page, ending
  * with a control transfer or a state-changing instruction (or at the page end). */
 struct soft_block {
-    uint64_t gpa;             /* guest-physical address of the first byte */
-    uint32_t mode;            /* decode mode (SOFT_MODE_*) */
-    uint32_t gen;             /* code_map generation of the page when translated */
-    struct soft_block *hnext; /* hash chain */
+    uint64_t gpa;               /* guest-physical address of the first byte */
+    uint32_t mode;              /* decode mode (SOFT_MODE_*) */
+    uint32_t gen;               /* code_map generation of the page when translated */
+    struct soft_block *hnext;   /* hash chain */
+    struct soft_chain chain[2]; /* the last two distinct successors (taken / not taken) */
     uint16_t ninsns;
-    uint16_t nbytes; /* bytes of guest code covered */
+    uint16_t nbytes;    /* bytes of guest code covered */
+    uint8_t chain_next; /* chain slot to replace next */
     struct soft_insn insns[];
 };
 
@@ -202,6 +215,8 @@ struct soft_cpu {
     bool int_shadow;  /* STI / MOV SS: no interrupt before the next block */
     bool stop_block;  /* set by memory writes that hit code: end the current block */
     atomic_bool kicked;
+    unsigned irq_poll_left;    /* blocks until the interrupt controllers are polled again */
+    uint64_t chain_gen;        /* bumped by TLB flushes, privilege changes and block frees */
     jmp_buf jb;                /* exceptions unwind to soft_cpu_run */
     int delivering;            /* vector being delivered, or -1 (double-fault detection) */
     struct soft_exception exc; /* the exception being raised */
@@ -521,6 +536,13 @@ void soft_decoder_destroy(struct soft_cpu *cpu);
 /* Translates the block at lin/gpa; returns NULL if even the first instruction cannot be fetched
  * (then an exception was raised instead). */
 struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin);
+/* A block stays valid while no write hit its page since translation: CPU writes to code pages
+ * go through soft_code_write, device and loader writes through guest_mem_ptr's write_notify
+ * (soft_code_map_note_write); both bump the page's generation when it holds code. */
+static inline bool soft_block_valid(const struct soft_cpu *cpu, const struct soft_block *b)
+{
+    return b->gen == atomic_load_explicit(&cpu->code_map->gen[b->gpa >> 12], memory_order_acquire);
+}
 int soft_block_cache_init(struct soft_cpu *cpu);
 void soft_block_cache_destroy(struct soft_cpu *cpu);
 void soft_block_cache_flush(struct soft_cpu *cpu);

@@ -12,6 +12,7 @@ void soft_update_mode(struct soft_cpu *cpu)
         cpu->mode = SOFT_MODE_64;
     else
         cpu->mode = cs->db ? SOFT_MODE_32 : SOFT_MODE_16;
+    cpu->chain_gen++;
     for (unsigned i = 0; i < SEG_COUNT; i++) {
         bool flat = cpu->mode == SOFT_MODE_64 && i != SEG_FS && i != SEG_GS;
         cpu->segbase[i] = flat ? 0 : cpu->seg[i].base;
@@ -25,6 +26,7 @@ void soft_set_cpl_from_cs(struct soft_cpu *cpu)
         cpu->cpl = 0;
     cpu->tlb_cur = cpu->tlb[cpu->cpl == 3];
     cpu->itlb_cur = cpu->itlb[cpu->cpl == 3];
+    cpu->chain_gen++; /* chained blocks skipped the instruction TLB's privilege check */
 }
 
 void soft_set_cs(struct soft_cpu *cpu, const struct cpu_segment *cs)
