@@ -266,28 +266,47 @@ static bool check_interrupts(struct soft_cpu *cpu)
  * asynchronous, and a few blocks of latency cost the guest nothing. */
 #define IRQ_POLL_BLOCKS 16
 
-/* The block for linear address lin: the successor remembered by prev when it is still valid,
- * else a cache lookup (or translation), which is then remembered in prev. */
+static bool chain_hit(const struct soft_cpu *cpu, const struct soft_chain *c, uint64_t lin)
+{
+    return c->lin == lin && c->next && c->gen == cpu->chain_gen && c->next->mode == cpu->mode &&
+           soft_block_valid(cpu, c->next);
+}
+
+static void chain_set(struct soft_chain *c, uint64_t lin, uint64_t gen, struct soft_block *b)
+{
+    c->lin = lin;
+    c->gen = gen;
+    c->next = b;
+}
+
+/* The block for linear address lin: the successor remembered by prev, else the per-CPU
+ * linear-address cache, else a cache lookup (or translation), then remembered in both. A
+ * remembered entry is valid while the CPU's chain_gen is unchanged (no TLB flush, privilege or
+ * mode change, or block freed) and its page generation is. */
 static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *prev, uint64_t lin)
 {
     if (prev) {
-        for (unsigned i = 0; i < 2; i++) {
-            struct soft_chain *c = &prev->chain[i];
-            if (c->lin == lin && c->next && c->gen == cpu->chain_gen &&
-                c->next->mode == cpu->mode && soft_block_valid(cpu, c->next))
-                return c->next;
-        }
+        if (chain_hit(cpu, &prev->chain[0], lin))
+            return prev->chain[0].next;
+        if (chain_hit(cpu, &prev->chain[1], lin))
+            return prev->chain[1].next;
     }
+    struct soft_chain *j = &cpu->jcache[(lin ^ (lin >> 12)) & (SOFT_JCACHE_SIZE - 1)];
     uint64_t gen = cpu->chain_gen;
-    struct soft_block *b = soft_block_get(cpu, lin);
-    /* Remember it unless it is the uncached page-crossing scratch block, or blocks were freed
-     * or translations flushed meanwhile (prev itself may be gone). */
-    if (prev && b != cpu->scratch && gen == cpu->chain_gen) {
-        struct soft_chain *c = &prev->chain[prev->chain_next];
+    struct soft_block *b;
+    if (chain_hit(cpu, j, lin)) {
+        b = j->next;
+    } else {
+        b = soft_block_get(cpu, lin);
+        /* Not the uncached page-crossing scratch block; not if blocks were freed or
+         * translations flushed meanwhile (prev itself may be gone). */
+        if (b == cpu->scratch || gen != cpu->chain_gen)
+            return b;
+        chain_set(j, lin, gen, b);
+    }
+    if (prev) {
+        chain_set(&prev->chain[prev->chain_next], lin, gen, b);
         prev->chain_next ^= 1;
-        c->lin = lin;
-        c->gen = gen;
-        c->next = b;
     }
     return b;
 }

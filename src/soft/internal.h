@@ -70,6 +70,7 @@ struct soft_insn {
 };
 
 #define SOFT_BLOCK_MAX_INSNS 64
+#define SOFT_JCACHE_SIZE     2048 /* entries of the per-CPU linear-address block cache */
 
 struct soft_block;
 
@@ -215,9 +216,10 @@ struct soft_cpu {
     bool int_shadow;  /* STI / MOV SS: no interrupt before the next block */
     bool stop_block;  /* set by memory writes that hit code: end the current block */
     atomic_bool kicked;
-    unsigned irq_poll_left;    /* blocks until the interrupt controllers are polled again */
-    uint64_t chain_gen;        /* bumped by TLB flushes, privilege changes and block frees */
-    jmp_buf jb;                /* exceptions unwind to soft_cpu_run */
+    unsigned irq_poll_left; /* blocks until the interrupt controllers are polled again */
+    uint64_t chain_gen;     /* bumped by TLB flushes, privilege changes and block frees */
+    struct soft_chain jcache[SOFT_JCACHE_SIZE]; /* recent blocks by linear address */
+    jmp_buf jb;                                 /* exceptions unwind to soft_cpu_run */
     int delivering;            /* vector being delivered, or -1 (double-fault detection) */
     struct soft_exception exc; /* the exception being raised */
     bool exc_is_trap;          /* software interrupt / trap: rip already points after */
