@@ -1,9 +1,7 @@
 /* Integer ALU instructions (SDM Vol. 2): ADD/OR/ADC/SBB/AND/SUB/XOR/CMP, TEST, INC/DEC, NEG/NOT,
  * data movement (MOV, MOVZX, MOVSX(D), LEA, XCHG, BSWAP, CBW..CQO), CMPXCHG(8B/16B) and XADD
  * with LOCK semantics, flag instructions, SETcc and CMOVcc. */
-#include "soft/handlers.h"
-
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
+#include "soft/alu_fast.h"
 
 static uint64_t carry(struct soft_cpu *cpu)
 {
@@ -14,31 +12,31 @@ static uint64_t alu(struct soft_cpu *cpu, unsigned op, unsigned size, uint64_t a
 {
     uint64_t r, c;
     switch (op) {
-    case ALU_ADD:
+    case SOFT_ALU_ADD:
         r = a + b;
         soft_lazy(cpu, LF_ADD, size, r, a, b);
         return r;
-    case ALU_ADC:
+    case SOFT_ALU_ADC:
         c = carry(cpu);
         r = a + b + c;
         soft_lazy(cpu, LF_ADC, size, r, a, b);
         cpu->lf.aux = (uint8_t)c;
         return r;
-    case ALU_SBB:
+    case SOFT_ALU_SBB:
         c = carry(cpu);
         r = a - b - c;
         soft_lazy(cpu, LF_SBB, size, r, a, b);
         cpu->lf.aux = (uint8_t)c;
         return r;
-    case ALU_SUB:
-    case ALU_CMP:
+    case SOFT_ALU_SUB:
+    case SOFT_ALU_CMP:
         r = a - b;
         soft_lazy(cpu, LF_SUB, size, r, a, b);
         return r;
-    case ALU_OR:
+    case SOFT_ALU_OR:
         r = a | b;
         break;
-    case ALU_AND:
+    case SOFT_ALU_AND:
         r = a & b;
         break;
     default:
@@ -98,7 +96,7 @@ int soft_op_alu(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned size = in->op[0].size, op = in->aux;
     uint64_t m = soft_mask(size);
     uint64_t b = soft_op_get_sx(cpu, in, 1) & m;
-    if ((in->prefix & SOFT_INSN_LOCK) && op != ALU_CMP) {
+    if ((in->prefix & SOFT_INSN_LOCK) && op != SOFT_ALU_CMP) {
         void *p = soft_locked_ptr(cpu, in, 0);
         if (p) {
             uint64_t old = soft_load_host(p, size), r;
@@ -108,11 +106,11 @@ int soft_op_alu(struct soft_cpu *cpu, const struct soft_insn *in)
             return 0;
         }
     }
-    if (op != ALU_CMP)
+    if (op != SOFT_ALU_CMP)
         soft_rmw_prepare(cpu, in, 0);
     uint64_t a = soft_op_get(cpu, in, 0);
     uint64_t r = alu(cpu, op, size, a, b);
-    if (op != ALU_CMP)
+    if (op != SOFT_ALU_CMP)
         soft_op_set(cpu, in, 0, r);
     return 0;
 }

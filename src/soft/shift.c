@@ -1,9 +1,7 @@
 /* Shifts and rotates with exact flags (SDM Vol. 2 SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR,
  * SHLD, SHRD): a masked count of 0 leaves the flags alone; OF follows the count-1 formula for
  * every count (as hardware does); AF is cleared. */
-#include "soft/handlers.h"
-
-enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
+#include "soft/alu_fast.h"
 
 static void set_result_flags(struct soft_cpu *cpu, unsigned size, uint64_t r, bool cf, bool of)
 {
@@ -34,22 +32,22 @@ int soft_op_shift(struct soft_cpu *cpu, const struct soft_insn *in)
     uint64_t r;
     bool cf, of;
     switch (in->aux) {
-    case SH_SHL:
-    case SH_SAL:
+    case SOFT_SHIFT_SHL:
+    case SOFT_SHIFT_SAL:
         r = count < 64 ? (a << count) & m : 0;
         cf = count <= bits ? (a >> (bits - count)) & 1 : 0;
         of = ((r & msb) != 0) != cf;
         soft_op_set(cpu, in, 0, r);
         set_result_flags(cpu, size, r, cf, of);
         return 0;
-    case SH_SHR:
+    case SOFT_SHIFT_SHR:
         r = count < 64 ? a >> count : 0;
         cf = count <= bits ? (a >> (count - 1)) & 1 : 0;
         of = (a & msb) != 0;
         soft_op_set(cpu, in, 0, r);
         set_result_flags(cpu, size, r, cf, of);
         return 0;
-    case SH_SAR: {
+    case SOFT_SHIFT_SAR: {
         int64_t sa = (int64_t)soft_sext(a, size);
         unsigned c = count >= bits ? bits - 1 : count;
         r = (uint64_t)(sa >> c) & m;
@@ -58,7 +56,7 @@ int soft_op_shift(struct soft_cpu *cpu, const struct soft_insn *in)
         set_result_flags(cpu, size, r, cf, false);
         return 0;
     }
-    case SH_ROL: {
+    case SOFT_SHIFT_ROL: {
         unsigned c = count % bits;
         r = c ? ((a << c) | (a >> (bits - c))) & m : a;
         cf = r & 1;
@@ -67,7 +65,7 @@ int soft_op_shift(struct soft_cpu *cpu, const struct soft_insn *in)
         set_cf_of(cpu, cf, of);
         return 0;
     }
-    case SH_ROR: {
+    case SOFT_SHIFT_ROR: {
         unsigned c = count % bits;
         r = c ? ((a >> c) | (a << (bits - c))) & m : a;
         cf = (r & msb) != 0;
@@ -76,7 +74,7 @@ int soft_op_shift(struct soft_cpu *cpu, const struct soft_insn *in)
         set_cf_of(cpu, cf, of);
         return 0;
     }
-    case SH_RCL: {
+    case SOFT_SHIFT_RCL: {
         unsigned c = count % (bits + 1);
         bool c_in = soft_flags_get(cpu) & RFLAGS_CF;
         if (c == 0)

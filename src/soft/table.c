@@ -2,6 +2,7 @@
  * condition code, element size, ...) and flags; plus the operand-based specialisation that picks
  * fast paths and the MOV CR/DR/segment forms. */
 #include "soft/decode.h"
+#include "soft/alu_fast.h"
 #include "soft/handlers.h"
 #include "soft/simd.h"
 
@@ -244,6 +245,13 @@ soft_handler soft_handler_lookup(unsigned mnemonic, unsigned *aux, unsigned *fla
     return table[mnemonic].fn;
 }
 
+static unsigned use_fast(struct soft_insn *in, soft_handler fast, unsigned flags)
+{
+    if (fast)
+        in->fn = fast;
+    return flags;
+}
+
 /* Picks a specialised handler from the operand kinds (and the MOV forms that Zydis gives one
  * mnemonic). Returns the flags to use. */
 unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
@@ -275,6 +283,29 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
         else if (a->kind == OPK_MEM && b->kind == OPK_REG)
             in->fn = soft_op_mov_mr;
         return flags;
+    case ZYDIS_MNEMONIC_ADD:
+    case ZYDIS_MNEMONIC_OR:
+    case ZYDIS_MNEMONIC_ADC:
+    case ZYDIS_MNEMONIC_SBB:
+    case ZYDIS_MNEMONIC_AND:
+    case ZYDIS_MNEMONIC_SUB:
+    case ZYDIS_MNEMONIC_XOR:
+    case ZYDIS_MNEMONIC_CMP:
+        return use_fast(in, soft_fast_alu(in), flags);
+    case ZYDIS_MNEMONIC_TEST:
+        return use_fast(in, soft_fast_test(in), flags);
+    case ZYDIS_MNEMONIC_INC:
+    case ZYDIS_MNEMONIC_DEC:
+        return use_fast(in, soft_fast_incdec(in), flags);
+    case ZYDIS_MNEMONIC_SHL:
+    case ZYDIS_MNEMONIC_SHR:
+    case ZYDIS_MNEMONIC_SAR:
+        return use_fast(in, soft_fast_shift(in), flags);
+    case ZYDIS_MNEMONIC_MOVZX:
+        return use_fast(in, soft_fast_extend(in, false), flags);
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+        return use_fast(in, soft_fast_extend(in, true), flags);
     case ZYDIS_MNEMONIC_PUSH:
         if (a->kind == OPK_REG && a->size == in->osize)
             in->fn = soft_op_push_r;

@@ -1,0 +1,338 @@
+/* Specialised handlers for the hottest integer instruction forms, picked at translation time
+ * (table.c, soft_handler_specialize) when the operands allow: the eight ALU operations, TEST,
+ * INC/DEC and the SHL/SHR/SAR-by-immediate shifts on 32/64-bit registers, and MOVZX/MOVSX into
+ * a 32/64-bit register. Semantics are exactly those of the general handlers in alu.c and
+ * shift.c (the differential tests run both); these only skip the operand-kind dispatch. */
+#include "soft/alu_fast.h"
+
+/* dst (a 4- or 8-byte register) = dst OP b, flags recorded lazily; CMP writes nothing. */
+static inline int alu_reg(struct soft_cpu *cpu, const struct soft_insn *in, unsigned op, uint64_t b)
+{
+    unsigned size = in->op[0].size, reg = in->op[0].reg;
+    uint64_t m = soft_mask(size);
+    uint64_t a = cpu->gpr[reg] & m, r, c;
+    b &= m;
+    switch (op) {
+    case SOFT_ALU_ADD:
+        r = a + b;
+        soft_lazy(cpu, LF_ADD, size, r, a, b);
+        break;
+    case SOFT_ALU_ADC:
+        c = soft_flags_cf(cpu);
+        r = a + b + c;
+        soft_lazy(cpu, LF_ADC, size, r, a, b);
+        cpu->lf.aux = (uint8_t)c;
+        break;
+    case SOFT_ALU_SBB:
+        c = soft_flags_cf(cpu);
+        r = a - b - c;
+        soft_lazy(cpu, LF_SBB, size, r, a, b);
+        cpu->lf.aux = (uint8_t)c;
+        break;
+    case SOFT_ALU_SUB:
+    case SOFT_ALU_CMP:
+        r = a - b;
+        soft_lazy(cpu, LF_SUB, size, r, a, b);
+        break;
+    case SOFT_ALU_OR:
+        r = a | b;
+        soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
+        break;
+    case SOFT_ALU_AND:
+        r = a & b;
+        soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
+        break;
+    default: /* XOR */
+        r = a ^ b;
+        soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
+        break;
+    }
+    if (op != SOFT_ALU_CMP)
+        cpu->gpr[reg] = r & m; /* 32-bit results zero-extend */
+    return 0;
+}
+
+static inline uint64_t src_reg(const struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    return cpu->gpr[in->op[1].reg];
+}
+
+static inline uint64_t src_imm(const struct soft_insn *in)
+{
+    return (uint64_t)in->op[1].disp;
+}
+
+static inline uint64_t src_mem(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    return soft_read(cpu, soft_lin(cpu, in, &in->op[1]), in->op[1].size);
+}
+
+/* reg, reg */
+static int add_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_ADD, src_reg(c, i));
+}
+static int or_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_OR, src_reg(c, i));
+}
+static int adc_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_ADC, src_reg(c, i));
+}
+static int sbb_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_SBB, src_reg(c, i));
+}
+static int and_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_AND, src_reg(c, i));
+}
+static int sub_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_SUB, src_reg(c, i));
+}
+static int xor_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_XOR, src_reg(c, i));
+}
+static int cmp_rr(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_CMP, src_reg(c, i));
+}
+/* reg, imm (sign-extended by the decoder) */
+static int add_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_ADD, src_imm(i));
+}
+static int or_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_OR, src_imm(i));
+}
+static int adc_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_ADC, src_imm(i));
+}
+static int sbb_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_SBB, src_imm(i));
+}
+static int and_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_AND, src_imm(i));
+}
+static int sub_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_SUB, src_imm(i));
+}
+static int xor_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_XOR, src_imm(i));
+}
+static int cmp_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_CMP, src_imm(i));
+}
+/* reg, mem */
+static int add_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_ADD, src_mem(c, i));
+}
+static int or_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_OR, src_mem(c, i));
+}
+static int adc_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_ADC, src_mem(c, i));
+}
+static int sbb_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_SBB, src_mem(c, i));
+}
+static int and_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_AND, src_mem(c, i));
+}
+static int sub_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_SUB, src_mem(c, i));
+}
+static int xor_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_XOR, src_mem(c, i));
+}
+static int cmp_rm(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_reg(c, i, SOFT_ALU_CMP, src_mem(c, i));
+}
+
+/* Indexed by the ALU operation (enum soft_alu_op). */
+static const soft_handler alu_rr[8] = {add_rr, or_rr,  adc_rr, sbb_rr,
+                                       and_rr, sub_rr, xor_rr, cmp_rr};
+static const soft_handler alu_ri[8] = {add_ri, or_ri,  adc_ri, sbb_ri,
+                                       and_ri, sub_ri, xor_ri, cmp_ri};
+static const soft_handler alu_rm[8] = {add_rm, or_rm,  adc_rm, sbb_rm,
+                                       and_rm, sub_rm, xor_rm, cmp_rm};
+
+static int test_rr(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    unsigned size = in->op[0].size;
+    uint64_t r = cpu->gpr[in->op[0].reg] & cpu->gpr[in->op[1].reg] & soft_mask(size);
+    soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
+    return 0;
+}
+
+static int test_ri(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    unsigned size = in->op[0].size;
+    uint64_t r = cpu->gpr[in->op[0].reg] & (uint64_t)in->op[1].disp & soft_mask(size);
+    soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
+    return 0;
+}
+
+/* INC (aux 0) / DEC (aux 1) of a register: CF is kept. */
+static int incdec_r(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    unsigned size = in->op[0].size, reg = in->op[0].reg;
+    uint64_t m = soft_mask(size);
+    uint8_t cf = (uint8_t)soft_flags_cf(cpu);
+    uint64_t a = cpu->gpr[reg] & m;
+    uint64_t r = (in->aux ? a - 1 : a + 1) & m;
+    cpu->gpr[reg] = r;
+    soft_lazy(cpu, in->aux ? LF_DEC : LF_INC, size, r, a, 1);
+    cpu->lf.aux = cf;
+    return 0;
+}
+
+/* SHL/SHR/SAR of a register by an immediate (or by 1); flags as in shift.c. */
+static inline int shift_ri(struct soft_cpu *cpu, const struct soft_insn *in, unsigned kind)
+{
+    unsigned size = in->op[0].size, reg = in->op[0].reg, bits = size * 8;
+    uint64_t m = soft_mask(size);
+    unsigned count = in->nops < 2 ? 1 : (unsigned)in->op[1].disp & (size == 8 ? 63 : 31);
+    uint64_t a = cpu->gpr[reg] & m, r, msb = 1ULL << (bits - 1);
+    bool cf, of;
+    if (count == 0) {
+        cpu->gpr[reg] = a; /* flags unchanged; a 32-bit destination still zero-extends */
+        return 0;
+    }
+    switch (kind) {
+    case SOFT_SHIFT_SHL:
+        r = (a << count) & m;
+        cf = (a >> (bits - count)) & 1;
+        of = ((r & msb) != 0) != cf;
+        break;
+    case SOFT_SHIFT_SHR:
+        r = a >> count;
+        cf = (a >> (count - 1)) & 1;
+        of = (a & msb) != 0;
+        break;
+    default: { /* SAR */
+        int64_t sa = (int64_t)soft_sext(a, size);
+        r = (uint64_t)(sa >> count) & m;
+        cf = (uint64_t)(sa >> (count - 1)) & 1;
+        of = false;
+        break;
+    }
+    }
+    cpu->gpr[reg] = r;
+    soft_lazy_result(cpu, size, r, cf, of);
+    return 0;
+}
+
+static int shl_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return shift_ri(c, i, SOFT_SHIFT_SHL);
+}
+static int shr_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return shift_ri(c, i, SOFT_SHIFT_SHR);
+}
+static int sar_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return shift_ri(c, i, SOFT_SHIFT_SAR);
+}
+
+/* MOVZX / MOVSX into a 32/64-bit register from a register (not AH..BH) or memory. */
+static inline uint64_t ext_src(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[1];
+    if (o->kind == OPK_REG)
+        return cpu->gpr[o->reg] & soft_mask(o->size);
+    return soft_read(cpu, soft_lin(cpu, in, o), o->size);
+}
+
+static int movzx_r(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->gpr[in->op[0].reg] = ext_src(cpu, in); /* zero-extended into 32 or 64 bits */
+    return 0;
+}
+
+static int movsx_r(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint64_t v = soft_sext(ext_src(cpu, in), in->op[1].size);
+    cpu->gpr[in->op[0].reg] = v & soft_mask(in->op[0].size);
+    return 0;
+}
+
+static bool is_wide_reg(const struct soft_operand *o)
+{
+    return o->kind == OPK_REG && (o->size == 4 || o->size == 8);
+}
+
+soft_handler soft_fast_alu(const struct soft_insn *in)
+{
+    const struct soft_operand *a = &in->op[0], *b = &in->op[1];
+    if ((in->prefix & SOFT_INSN_LOCK) || !is_wide_reg(a) || in->nops != 2 || in->aux > 7)
+        return NULL;
+    if (b->kind == OPK_REG && b->size == a->size)
+        return alu_rr[in->aux];
+    if (b->kind == OPK_IMM)
+        return alu_ri[in->aux];
+    if (b->kind == OPK_MEM && b->size == a->size)
+        return alu_rm[in->aux];
+    return NULL;
+}
+
+soft_handler soft_fast_test(const struct soft_insn *in)
+{
+    const struct soft_operand *a = &in->op[0], *b = &in->op[1];
+    if (!is_wide_reg(a))
+        return NULL;
+    if (b->kind == OPK_REG && b->size == a->size)
+        return test_rr;
+    return b->kind == OPK_IMM ? test_ri : NULL;
+}
+
+soft_handler soft_fast_incdec(const struct soft_insn *in)
+{
+    return !(in->prefix & SOFT_INSN_LOCK) && is_wide_reg(&in->op[0]) ? incdec_r : NULL;
+}
+
+soft_handler soft_fast_shift(const struct soft_insn *in)
+{
+    if (!is_wide_reg(&in->op[0]) || (in->nops >= 2 && in->op[1].kind != OPK_IMM))
+        return NULL;
+    switch (in->aux) {
+    case SOFT_SHIFT_SHL:
+    case SOFT_SHIFT_SAL:
+        return shl_ri;
+    case SOFT_SHIFT_SHR:
+        return shr_ri;
+    case SOFT_SHIFT_SAR:
+        return sar_ri;
+    default:
+        return NULL;
+    }
+}
+
+soft_handler soft_fast_extend(const struct soft_insn *in, bool sign)
+{
+    const struct soft_operand *b = &in->op[1];
+    if (!is_wide_reg(&in->op[0]) || (b->kind != OPK_REG && b->kind != OPK_MEM))
+        return NULL;
+    if (b->size != 1 && b->size != 2 && b->size != 4)
+        return NULL;
+    return sign ? movsx_r : movzx_r;
+}
