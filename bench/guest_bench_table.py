@@ -54,7 +54,7 @@ def main(argv):
         print("| figure | unit | ember | QEMU TCG | ember/QEMU |")
         print("| --- | --- | ---: | ---: | ---: |")
     else:
-        print(f"{'figure':24} {'unit':6} {'ember':>22} {'qemu':>22} {'ember/qemu':>10}")
+        print(f"{'figure':26} {'unit':6} {'ember':>22} {'qemu':>22} {'ember/qemu':>10}")
     for k in keys:
         cells = []
         meds = []
@@ -71,7 +71,7 @@ def main(argv):
         if md:
             print(f"| {k} | {unit(k)} | {cells[0]} | {cells[1]} | {ratio} |")
         else:
-            print(f"{k:24} {unit(k):6} {cells[0]:>22} {cells[1]:>22} {ratio:>10}")
+            print(f"{k:26} {unit(k):6} {cells[0]:>22} {cells[1]:>22} {ratio:>10}")
 
 
 if __name__ == "__main__":
