@@ -62,32 +62,6 @@ static uint64_t compute(const struct lazy_flags *lf)
     return f;
 }
 
-bool soft_flags_cf(const struct soft_cpu *cpu)
-{
-    const struct lazy_flags *lf = &cpu->lf;
-    uint64_t m = soft_mask(lf->size);
-    uint64_t res = lf->res & m, a = lf->src1 & m, b = lf->src2 & m;
-    switch (lf->op) {
-    case LF_NONE:
-        return cpu->rflags & RFLAGS_CF;
-    case LF_ADD:
-        return res < a;
-    case LF_ADC:
-        return res < a || (lf->aux && res == a);
-    case LF_SUB:
-        return a < b;
-    case LF_SBB:
-        return lf->aux ? a <= b : a < b;
-    case LF_INC:
-    case LF_DEC:
-        return lf->aux;
-    case LF_RESULT:
-        return lf->aux & 1;
-    default:
-        return false;
-    }
-}
-
 uint64_t soft_flags_get(struct soft_cpu *cpu)
 {
     if (cpu->lf.op != LF_NONE) {
@@ -104,8 +78,8 @@ void soft_flags_set(struct soft_cpu *cpu, uint64_t rflags, uint64_t mask)
     cpu->rflags = ((cur & ~mask) | (rflags & mask)) | RFLAGS_FIXED1;
 }
 
-/* Condition code cc (the low nibble of Jcc/SETcc/CMOVcc opcodes). */
-bool soft_cond(struct soft_cpu *cpu, unsigned cc)
+/* Condition code cc from the flags, after soft_cond's inline fast paths did not apply. */
+bool soft_cond_slow(struct soft_cpu *cpu, unsigned cc)
 {
     /* Fast paths for the common compare-and-branch pattern. */
     if (cpu->lf.op == LF_SUB || cpu->lf.op == LF_LOGIC) {

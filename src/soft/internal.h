@@ -262,12 +262,15 @@ void soft_deliver(struct soft_cpu *cpu, unsigned vector, bool has_ec, uint32_t e
 /* Handles a raised exception after the longjmp: returns false if the run must stop. */
 bool soft_exception_dispatch(struct soft_cpu *cpu, enum soft_exit *why);
 
+static inline uint64_t soft_mask(unsigned size)
+{
+    return size >= 8 ? ~0ULL : ((1ULL << (size * 8)) - 1);
+}
+
 /* flags.c */
 uint64_t soft_flags_get(struct soft_cpu *cpu);
-/* CF alone, without materialising the other flags. */
-bool soft_flags_cf(const struct soft_cpu *cpu);
 void soft_flags_set(struct soft_cpu *cpu, uint64_t rflags, uint64_t writable_mask);
-bool soft_cond(struct soft_cpu *cpu, unsigned cc);
+bool soft_cond_slow(struct soft_cpu *cpu, unsigned cc);
 static inline void soft_lazy(struct soft_cpu *cpu, unsigned op, unsigned size, uint64_t res,
                              uint64_t s1, uint64_t s2)
 {
@@ -286,6 +289,47 @@ static inline void soft_lazy_result(struct soft_cpu *cpu, unsigned size, uint64_
     cpu->lf.size = (uint8_t)size;
     cpu->lf.res = res;
     cpu->lf.aux = (uint8_t)((cf ? 1 : 0) | (of ? 2 : 0));
+}
+
+/* CF alone, without materialising the other flags. */
+static inline bool soft_flags_cf(const struct soft_cpu *cpu)
+{
+    const struct lazy_flags *lf = &cpu->lf;
+    uint64_t m = soft_mask(lf->size);
+    uint64_t res = lf->res & m, a = lf->src1 & m, b = lf->src2 & m;
+    switch (lf->op) {
+    case LF_NONE:
+        return cpu->rflags & RFLAGS_CF;
+    case LF_ADD:
+        return res < a;
+    case LF_ADC:
+        return res < a || (lf->aux && res == a);
+    case LF_SUB:
+        return a < b;
+    case LF_SBB:
+        return lf->aux ? a <= b : a < b;
+    case LF_INC:
+    case LF_DEC:
+        return lf->aux;
+    case LF_RESULT:
+        return lf->aux & 1;
+    default:
+        return false;
+    }
+}
+
+/* Condition code cc (the low nibble of Jcc/SETcc/CMOVcc opcodes). ZF and SF come straight
+ * from the recorded result whatever the last operation; the rest is in flags.c. */
+static inline bool soft_cond(struct soft_cpu *cpu, unsigned cc)
+{
+    if (likely(cpu->lf.op != LF_NONE)) {
+        unsigned size = cpu->lf.size;
+        if ((cc >> 1) == 2) /* Z / NZ */
+            return ((cpu->lf.res & soft_mask(size)) == 0) ^ (cc & 1);
+        if ((cc >> 1) == 4) /* S / NS */
+            return ((cpu->lf.res >> (size * 8 - 1)) & 1) ^ (cc & 1);
+    }
+    return soft_cond_slow(cpu, cc);
 }
 
 /* paging.c / tlb.c */
@@ -310,11 +354,6 @@ void soft_read_bytes(struct soft_cpu *cpu, uint64_t lin, void *buf, unsigned len
 void soft_write_bytes(struct soft_cpu *cpu, uint64_t lin, const void *buf, unsigned len);
 /* Marks a guest-physical write: invalidates translated code on that page. */
 void soft_code_write(struct soft_cpu *cpu, uint64_t gpa, unsigned len);
-
-static inline uint64_t soft_mask(unsigned size)
-{
-    return size >= 8 ? ~0ULL : ((1ULL << (size * 8)) - 1);
-}
 
 static inline uint64_t soft_sext(uint64_t v, unsigned size)
 {
