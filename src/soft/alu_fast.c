@@ -1,8 +1,9 @@
 /* Specialised handlers for the hottest integer instruction forms, picked at translation time
  * (table.c, soft_handler_specialize) when the operands allow: the eight ALU operations, TEST,
- * INC/DEC and the SHL/SHR/SAR-by-immediate shifts on 32/64-bit registers, and MOVZX/MOVSX into
- * a 32/64-bit register. Semantics are exactly those of the general handlers in alu.c and
- * shift.c (the differential tests run both); these only skip the operand-kind dispatch. */
+ * INC/DEC and the SHL/SHR/SAR-by-immediate shifts on 32/64-bit registers, MOVZX/MOVSX into a
+ * 32/64-bit register, two/three-operand IMUL and one-operand MUL. Semantics are exactly those
+ * of the general handlers in alu.c, shift.c and muldiv.c (the differential tests run both);
+ * these only skip the operand-kind dispatch. */
 #include "soft/alu_fast.h"
 
 /* dst (a 4- or 8-byte register) = dst OP b, flags recorded lazily; CMP writes nothing. */
@@ -276,6 +277,57 @@ static int movsx_r(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
+/* Two- and three-operand IMUL into a 32/64-bit register: CF = OF = the product did not fit. */
+static inline int imul_reg(struct soft_cpu *cpu, const struct soft_insn *in, uint64_t x, uint64_t y)
+{
+    unsigned reg = in->op[0].reg;
+    if (in->op[0].size == 8) {
+        int64_t r;
+        bool of = __builtin_mul_overflow((int64_t)x, (int64_t)y, &r);
+        cpu->gpr[reg] = (uint64_t)r;
+        soft_lazy_result(cpu, 8, (uint64_t)r, of, of);
+    } else {
+        int64_t p = (int64_t)(int32_t)x * (int64_t)(int32_t)y;
+        uint32_t lo = (uint32_t)p;
+        bool of = p != (int64_t)(int32_t)lo;
+        cpu->gpr[reg] = lo;
+        soft_lazy_result(cpu, 4, lo, of, of);
+    }
+    return 0;
+}
+
+static int imul_rr(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    return imul_reg(cpu, in, cpu->gpr[in->op[0].reg], ext_src(cpu, in));
+}
+
+static int imul_rri(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    return imul_reg(cpu, in, ext_src(cpu, in), (uint64_t)in->op[2].disp);
+}
+
+/* One-operand MUL of rAX by a 32/64-bit register or memory operand into rDX:rAX. */
+static int mul_wide(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[0];
+    uint64_t src =
+        o->kind == OPK_REG ? cpu->gpr[o->reg] : soft_read(cpu, soft_lin(cpu, in, o), o->size);
+    if (o->size == 8) {
+        unsigned __int128 p = (unsigned __int128)cpu->gpr[GPR_RAX] * src;
+        uint64_t lo = (uint64_t)p, hi = (uint64_t)(p >> 64);
+        cpu->gpr[GPR_RAX] = lo;
+        cpu->gpr[GPR_RDX] = hi;
+        soft_lazy_result(cpu, 8, lo, hi != 0, hi != 0);
+    } else {
+        uint64_t p = (uint64_t)(uint32_t)cpu->gpr[GPR_RAX] * (uint32_t)src;
+        uint32_t lo = (uint32_t)p, hi = (uint32_t)(p >> 32);
+        cpu->gpr[GPR_RAX] = lo;
+        cpu->gpr[GPR_RDX] = hi;
+        soft_lazy_result(cpu, 4, lo, hi != 0, hi != 0);
+    }
+    return 0;
+}
+
 static bool is_wide_reg(const struct soft_operand *o)
 {
     return o->kind == OPK_REG && (o->size == 4 || o->size == 8);
@@ -325,6 +377,22 @@ soft_handler soft_fast_shift(const struct soft_insn *in)
     default:
         return NULL;
     }
+}
+
+soft_handler soft_fast_mul(const struct soft_insn *in, bool sign)
+{
+    const struct soft_operand *a = &in->op[0], *b = &in->op[1];
+    if (!sign) /* MUL r/m: rDX:rAX = rAX * r/m */
+        return in->nops == 1 && (a->size == 4 || a->size == 8) &&
+                       (a->kind == OPK_REG || a->kind == OPK_MEM)
+                   ? mul_wide
+                   : NULL;
+    if (in->nops < 2 || !is_wide_reg(a) || b->size != a->size ||
+        (b->kind != OPK_REG && b->kind != OPK_MEM))
+        return NULL;
+    if (in->nops == 2)
+        return imul_rr;
+    return in->op[2].kind == OPK_IMM ? imul_rri : NULL;
 }
 
 soft_handler soft_fast_extend(const struct soft_insn *in, bool sign)

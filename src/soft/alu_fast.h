@@ -36,5 +36,7 @@ soft_handler soft_fast_test(const struct soft_insn *in);
 soft_handler soft_fast_incdec(const struct soft_insn *in);
 soft_handler soft_fast_shift(const struct soft_insn *in);
 soft_handler soft_fast_extend(const struct soft_insn *in, bool sign);
+/* MUL (sign false) or IMUL (sign true, two- and three-operand forms). */
+soft_handler soft_fast_mul(const struct soft_insn *in, bool sign);
 
 #endif
