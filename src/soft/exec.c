@@ -297,6 +297,7 @@ static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *pr
     if (chain_hit(cpu, j, lin)) {
         b = j->next;
     } else {
+        cpu->stats.block_lookups++;
         b = soft_block_get(cpu, lin);
         /* Not the uncached page-crossing scratch block; not if blocks were freed or
          * translations flushed meanwhile (prev itself may be gone). */

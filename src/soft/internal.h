@@ -70,7 +70,7 @@ struct soft_insn {
 };
 
 #define SOFT_BLOCK_MAX_INSNS 64
-#define SOFT_JCACHE_SIZE     2048 /* entries of the per-CPU linear-address block cache */
+#define SOFT_JCACHE_SIZE     8192 /* entries of the per-CPU linear-address block cache */
 
 struct soft_block;
 
