@@ -341,17 +341,11 @@ static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *pr
     return b == cpu->scratch || cpu->stop_block ? NULL : b;
 }
 
-enum soft_exit soft_cpu_run(struct soft_cpu *cpu, uint64_t max_instructions)
+/* The block loop, kept out of soft_cpu_run so that no setjmp frame forces its locals (the
+ * CPU pointer above all) into memory. An exception longjmps out of it; it starts afresh. */
+static __attribute__((noinline)) enum soft_exit run_blocks(struct soft_cpu *cpu)
 {
-    enum soft_exit why = SOFT_EXIT_BUDGET;
-    cpu->budget_left = max_instructions;
-    if (setjmp(cpu->jb)) {
-        /* An instruction, a block fetch or an interrupt delivery raised an exception. */
-        cpu->budget_left = cpu->budget_left ? cpu->budget_left - 1 : 0;
-        if (!soft_exception_dispatch(cpu, &why))
-            return why;
-    }
-    struct soft_block *prev = NULL; /* (re)starts empty after an exception too */
+    struct soft_block *prev = NULL;
     bool poll_now = true, if_was = false;
     cpu->irq_poll_left = IRQ_POLL_BLOCKS;
     for (;;) {
@@ -362,7 +356,8 @@ enum soft_exit soft_cpu_run(struct soft_cpu *cpu, uint64_t max_instructions)
         if (cpu->int_shadow) {
             cpu->int_shadow = false; /* STI / MOV SS: not before this block; right after it */
             poll_now = true;
-        } else if (poll_now || --cpu->irq_poll_left == 0 || (if_now && !if_was) || cpu->halted) {
+        } else if (poll_now || --cpu->irq_poll_left == 0 || (if_now && !if_was) ||
+                   cpu->halted) {
             poll_now = false;
             cpu->irq_poll_left = IRQ_POLL_BLOCKS;
             if (check_interrupts(cpu)) {
@@ -377,4 +372,17 @@ enum soft_exit soft_cpu_run(struct soft_cpu *cpu, uint64_t max_instructions)
             return SOFT_EXIT_BUDGET;
         prev = exec_block(cpu, prev);
     }
+}
+
+enum soft_exit soft_cpu_run(struct soft_cpu *cpu, uint64_t max_instructions)
+{
+    enum soft_exit why = SOFT_EXIT_BUDGET;
+    cpu->budget_left = max_instructions;
+    if (setjmp(cpu->jb)) {
+        /* An instruction, a block fetch or an interrupt delivery raised an exception. */
+        cpu->budget_left = cpu->budget_left ? cpu->budget_left - 1 : 0;
+        if (!soft_exception_dispatch(cpu, &why))
+            return why;
+    }
+    return run_blocks(cpu);
 }
