@@ -20,6 +20,7 @@ about 1 when the guest's clock is right, which the guest-timed disk figures rely
 import argparse
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -72,7 +73,11 @@ def timed_run(s, command, what, timeout):
 def guest_uptime(s):
     """The guest's CLOCK_BOOTTIME in seconds and the host's monotonic time when it answered."""
     out, _ = timed_run(s, "cat /proc/uptime", "uptime", 60)
-    return float(out.split()[0]), time.monotonic()
+    # Other console messages (the init's, the kernel's) may land between the markers.
+    m = re.search(r"^(\d+\.\d+) \d+\.\d+\s*$", out, re.M)
+    if not m:
+        raise SystemExit(f"FAIL: /proc/uptime answered {out.strip()!r}")
+    return float(m.group(1)), time.monotonic()
 
 
 def script_disk(s, disks, seconds, res):
