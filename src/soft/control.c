@@ -27,6 +27,14 @@ int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in)
     return 1;
 }
 
+/* Jcc with a 64-bit operand size (64-bit mode without a 66 prefix): no truncation. */
+int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    if (soft_cond(cpu, in->aux))
+        cpu->rip += (uint64_t)in->op[0].disp;
+    return 1;
+}
+
 /* JCXZ/JECXZ/JRCXZ: the counter size is the address size. */
 int soft_op_jrcxz(struct soft_cpu *cpu, const struct soft_insn *in)
 {

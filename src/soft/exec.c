@@ -356,8 +356,7 @@ static __attribute__((noinline)) enum soft_exit run_blocks(struct soft_cpu *cpu)
         if (cpu->int_shadow) {
             cpu->int_shadow = false; /* STI / MOV SS: not before this block; right after it */
             poll_now = true;
-        } else if (poll_now || --cpu->irq_poll_left == 0 || (if_now && !if_was) ||
-                   cpu->halted) {
+        } else if (poll_now || --cpu->irq_poll_left == 0 || (if_now && !if_was) || cpu->halted) {
             poll_now = false;
             cpu->irq_poll_left = IRQ_POLL_BLOCKS;
             if (check_interrupts(cpu)) {

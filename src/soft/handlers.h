@@ -70,6 +70,7 @@ int soft_op_enter(struct soft_cpu *cpu, const struct soft_insn *in);
 /* control.c */
 int soft_op_jmp(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jrcxz(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_loop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_call(struct soft_cpu *cpu, const struct soft_insn *in);

@@ -267,6 +267,20 @@ static inline uint64_t soft_mask(unsigned size)
     return size >= 8 ? ~0ULL : ((1ULL << (size * 8)) - 1);
 }
 
+static inline uint64_t soft_sext(uint64_t v, unsigned size)
+{
+    switch (size) {
+    case 1:
+        return (uint64_t)(int64_t)(int8_t)v;
+    case 2:
+        return (uint64_t)(int64_t)(int16_t)v;
+    case 4:
+        return (uint64_t)(int64_t)(int32_t)v;
+    default:
+        return v;
+    }
+}
+
 /* flags.c */
 uint64_t soft_flags_get(struct soft_cpu *cpu);
 void soft_flags_set(struct soft_cpu *cpu, uint64_t rflags, uint64_t writable_mask);
@@ -324,10 +338,30 @@ static inline bool soft_cond(struct soft_cpu *cpu, unsigned cc)
 {
     if (likely(cpu->lf.op != LF_NONE)) {
         unsigned size = cpu->lf.size;
-        if ((cc >> 1) == 2) /* Z / NZ */
-            return ((cpu->lf.res & soft_mask(size)) == 0) ^ (cc & 1);
-        if ((cc >> 1) == 4) /* S / NS */
+        uint64_t m = soft_mask(size);
+        switch (cc >> 1) {
+        case 2: /* Z / NZ */
+            return ((cpu->lf.res & m) == 0) ^ (cc & 1);
+        case 4: /* S / NS */
             return ((cpu->lf.res >> (size * 8 - 1)) & 1) ^ (cc & 1);
+        default:
+            break;
+        }
+        if (cpu->lf.op == LF_SUB) { /* after CMP/SUB: compare the operands directly */
+            uint64_t a = cpu->lf.src1 & m, b = cpu->lf.src2 & m;
+            switch (cc >> 1) {
+            case 1: /* B / AE */
+                return (a < b) ^ (cc & 1);
+            case 3: /* BE / A */
+                return (a <= b) ^ (cc & 1);
+            case 6: /* L / GE */
+                return ((int64_t)soft_sext(a, size) < (int64_t)soft_sext(b, size)) ^ (cc & 1);
+            case 7: /* LE / G */
+                return ((int64_t)soft_sext(a, size) <= (int64_t)soft_sext(b, size)) ^ (cc & 1);
+            default:
+                break;
+            }
+        }
     }
     return soft_cond_slow(cpu, cc);
 }
@@ -354,20 +388,6 @@ void soft_read_bytes(struct soft_cpu *cpu, uint64_t lin, void *buf, unsigned len
 void soft_write_bytes(struct soft_cpu *cpu, uint64_t lin, const void *buf, unsigned len);
 /* Marks a guest-physical write: invalidates translated code on that page. */
 void soft_code_write(struct soft_cpu *cpu, uint64_t gpa, unsigned len);
-
-static inline uint64_t soft_sext(uint64_t v, unsigned size)
-{
-    switch (size) {
-    case 1:
-        return (uint64_t)(int64_t)(int8_t)v;
-    case 2:
-        return (uint64_t)(int64_t)(int16_t)v;
-    case 4:
-        return (uint64_t)(int64_t)(int32_t)v;
-    default:
-        return v;
-    }
-}
 
 static inline uint64_t soft_load_host(const uint8_t *p, unsigned size)
 {

@@ -310,6 +310,25 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
     case ZYDIS_MNEMONIC_MOVSX:
     case ZYDIS_MNEMONIC_MOVSXD:
         return use_fast(in, soft_fast_extend(in, true), flags);
+    case ZYDIS_MNEMONIC_JO:
+    case ZYDIS_MNEMONIC_JNO:
+    case ZYDIS_MNEMONIC_JB:
+    case ZYDIS_MNEMONIC_JNB:
+    case ZYDIS_MNEMONIC_JZ:
+    case ZYDIS_MNEMONIC_JNZ:
+    case ZYDIS_MNEMONIC_JBE:
+    case ZYDIS_MNEMONIC_JNBE:
+    case ZYDIS_MNEMONIC_JS:
+    case ZYDIS_MNEMONIC_JNS:
+    case ZYDIS_MNEMONIC_JP:
+    case ZYDIS_MNEMONIC_JNP:
+    case ZYDIS_MNEMONIC_JL:
+    case ZYDIS_MNEMONIC_JNL:
+    case ZYDIS_MNEMONIC_JLE:
+    case ZYDIS_MNEMONIC_JNLE:
+        if (in->asize == 8 && in->osize == 8 && a->kind == OPK_IMM)
+            in->fn = soft_op_jcc64;
+        return flags;
     case ZYDIS_MNEMONIC_PUSH:
         if (a->kind == OPK_REG && a->size == in->osize)
             in->fn = soft_op_push_r;
