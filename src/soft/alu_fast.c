@@ -328,6 +328,41 @@ static int mul_wide(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
+/* Linear address of a [base + disp] operand in 64-bit mode with a 64-bit address size and a
+ * segment whose base is 0 (not FS/GS). Stack references still fault with #SS when the
+ * address is not canonical (the access's slow path raises #GP for the others). */
+static inline uint64_t lin_base_disp(struct soft_cpu *cpu, const struct soft_operand *o)
+{
+    uint64_t a = cpu->gpr[o->base] + (uint64_t)o->disp;
+    if (unlikely(o->seg == SEG_SS) && (uint64_t)((int64_t)(a << 16) >> 16) != a)
+        soft_raise_ss(cpu, 0);
+    return a;
+}
+
+static int mov_r_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[1];
+    uint64_t v = soft_read(cpu, lin_base_disp(cpu, o), o->size);
+    if (in->op[0].size == 8)
+        cpu->gpr[in->op[0].reg] = v;
+    else
+        cpu->gpr[in->op[0].reg] = (uint32_t)v;
+    return 0;
+}
+
+static int mov_basedisp_r(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[0];
+    soft_write(cpu, lin_base_disp(cpu, o), o->size, cpu->gpr[in->op[1].reg]);
+    return 0;
+}
+
+static bool is_base_disp64(const struct soft_insn *in, const struct soft_operand *o)
+{
+    return o->kind == OPK_MEM && in->asize == 8 && o->base < 16 && o->index == SOFT_REG_NONE &&
+           o->seg != SEG_FS && o->seg != SEG_GS;
+}
+
 static bool is_wide_reg(const struct soft_operand *o)
 {
     return o->kind == OPK_REG && (o->size == 4 || o->size == 8);
@@ -377,6 +412,16 @@ soft_handler soft_fast_shift(const struct soft_insn *in)
     default:
         return NULL;
     }
+}
+
+soft_handler soft_fast_mov(const struct soft_insn *in)
+{
+    const struct soft_operand *a = &in->op[0], *b = &in->op[1];
+    if (is_wide_reg(a) && is_base_disp64(in, b) && b->size == a->size)
+        return mov_r_basedisp;
+    if (is_base_disp64(in, a) && b->kind == OPK_REG && b->size == a->size)
+        return mov_basedisp_r;
+    return NULL;
 }
 
 soft_handler soft_fast_mul(const struct soft_insn *in, bool sign)

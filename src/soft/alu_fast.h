@@ -32,6 +32,8 @@ enum soft_shift_op {
 /* Each returns the specialised handler for a decoded instruction, or NULL when its operands
  * need the general one (memory destinations, LOCK, 8/16-bit registers, ...). */
 soft_handler soft_fast_alu(const struct soft_insn *in);
+/* MOV between a register and [base + disp] in 64-bit mode. */
+soft_handler soft_fast_mov(const struct soft_insn *in);
 soft_handler soft_fast_test(const struct soft_insn *in);
 soft_handler soft_fast_incdec(const struct soft_insn *in);
 soft_handler soft_fast_shift(const struct soft_insn *in);

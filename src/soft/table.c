@@ -282,7 +282,7 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
             in->fn = soft_op_mov_rm;
         else if (a->kind == OPK_MEM && b->kind == OPK_REG)
             in->fn = soft_op_mov_mr;
-        return flags;
+        return use_fast(in, soft_fast_mov(in), flags);
     case ZYDIS_MNEMONIC_ADD:
     case ZYDIS_MNEMONIC_OR:
     case ZYDIS_MNEMONIC_ADC:
