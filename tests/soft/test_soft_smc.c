@@ -117,6 +117,28 @@ static void test_budget_and_reuse(void **state)
     harness_destroy(&h);
 }
 
+/* A linear page remapped to other code (PTE rewrite + INVLPG) between two calls from the same
+ * call site: the chained successor and the linear-address block cache must not survive the
+ * INVLPG. V = 0x205000 maps to physical 0x205000 (returns 1), then to 0x206000 (returns 2). */
+SNIPPET(snip_remap, "mov $0x205000, %ebx\n xor %r12d, %r12d\n mov $4, %ecx\n"
+                    " 1: call *%rbx\n add %eax, %r12d\n cmp $3, %ecx\n jne 2f\n"
+                    " mov $0x7028, %edi\n movq $0x206007, (%rdi)\n invlpg (%rbx)\n"
+                    " 2: dec %ecx\n jnz 1b\n hlt");
+static void test_remapped_code_page(void **state)
+{
+    static const uint8_t ret1[] = {0xb8, 1, 0, 0, 0, 0xc3}; /* mov $1, %eax; ret */
+    static const uint8_t ret2[] = {0xb8, 2, 0, 0, 0, 0xc3}; /* mov $2, %eax; ret */
+    struct harness h;
+    harness_init(&h, true);
+    assert_int_equal(HARNESS_PT + 5 * 8, 0x7028);
+    harness_load(&h, snip_remap, snip_remap_end);
+    assert_int_equal(guest_mem_write(&h.gm, 0x205000, ret1, sizeof ret1), 0);
+    assert_int_equal(guest_mem_write(&h.gm, 0x206000, ret2, sizeof ret2), 0);
+    assert_int_equal(harness_run(&h, 1000), SOFT_EXIT_HLT);
+    assert_int_equal(h.st.gpr[GPR_R12], 1 + 1 + 2 + 2);
+    harness_destroy(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_instruction_crossing_pages),
         cmocka_unit_test(test_invalid_opcode),
         cmocka_unit_test(test_budget_and_reuse),
+        cmocka_unit_test(test_remapped_code_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
