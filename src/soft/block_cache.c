@@ -53,6 +53,8 @@ void soft_code_write(struct soft_cpu *cpu, uint64_t gpa, unsigned len)
     }
 }
 
+/* XXX: called when a device takes a pointer into RAM, before its DMA lands: code translated
+ * from the page while the DMA is in flight stays stale until the next write to the page. */
 void soft_code_map_note_write(void *opaque, uint64_t gpa, uint64_t len)
 {
     struct soft_code_map *m = opaque;

@@ -261,7 +261,7 @@ static bool check_interrupts(struct soft_cpu *cpu)
     return true;
 }
 
-/* The interrupt controllers are polled every IRQ_POLL_BLOCKS blocks (and at once when IF goes
+/* XXX: the interrupt controllers are polled every IRQ_POLL_BLOCKS blocks (and at once when IF goes
  * from 0 to 1, a run starts or an interrupt was just delivered): external interrupts are
  * asynchronous, and a few blocks of latency cost the guest nothing. */
 #define IRQ_POLL_BLOCKS 16
