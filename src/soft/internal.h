@@ -309,27 +309,24 @@ static inline void soft_lazy_result(struct soft_cpu *cpu, unsigned size, uint64_
 static inline bool soft_flags_cf(const struct soft_cpu *cpu)
 {
     const struct lazy_flags *lf = &cpu->lf;
+    unsigned op = lf->op;
+    /* Tests rather than a switch: a jump table mispredicts when the producing operations
+     * alternate (an XOR, then an INC, in one loop). */
+    if (op == LF_LOGIC)
+        return false;
+    if (op == LF_INC || op == LF_DEC || op == LF_RESULT)
+        return lf->aux & 1;
+    if (op == LF_NONE)
+        return cpu->rflags & RFLAGS_CF;
     uint64_t m = soft_mask(lf->size);
     uint64_t res = lf->res & m, a = lf->src1 & m, b = lf->src2 & m;
-    switch (lf->op) {
-    case LF_NONE:
-        return cpu->rflags & RFLAGS_CF;
-    case LF_ADD:
+    if (op == LF_ADD)
         return res < a;
-    case LF_ADC:
-        return res < a || (lf->aux && res == a);
-    case LF_SUB:
+    if (op == LF_SUB)
         return a < b;
-    case LF_SBB:
-        return lf->aux ? a <= b : a < b;
-    case LF_INC:
-    case LF_DEC:
-        return lf->aux;
-    case LF_RESULT:
-        return lf->aux & 1;
-    default:
-        return false;
-    }
+    if (op == LF_ADC)
+        return res < a || (lf->aux && res == a);
+    return lf->aux ? a <= b : a < b; /* LF_SBB */
 }
 
 /* Condition code cc (the low nibble of Jcc/SETcc/CMOVcc opcodes). ZF and SF come straight
