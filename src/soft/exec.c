@@ -105,6 +105,7 @@ int soft_cpu_create(const struct guest_mem *mem, const struct soft_cpu_config *c
             goto fail;
         cpu->own_code_map = true;
     }
+    cpu->code_gen = cpu->code_map->gen;
     r = soft_decoder_init(cpu);
     if (r < 0)
         goto fail;
@@ -268,8 +269,8 @@ static bool check_interrupts(struct soft_cpu *cpu)
 
 static bool chain_hit(const struct soft_cpu *cpu, const struct soft_chain *c, uint64_t lin)
 {
-    return c->lin == lin && c->next && c->gen == cpu->chain_gen && c->next->mode == cpu->mode &&
-           soft_block_valid(cpu, c->next);
+    /* (A mode change bumps chain_gen, so the successor's mode needs no check.) */
+    return c->lin == lin && c->next && c->gen == cpu->chain_gen && soft_block_valid(cpu, c->next);
 }
 
 static void chain_set(struct soft_chain *c, uint64_t lin, uint64_t gen, struct soft_block *b)

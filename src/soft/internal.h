@@ -233,6 +233,7 @@ struct soft_cpu {
 
     /* Translated code. */
     struct soft_code_map *code_map;
+    _Atomic uint32_t *code_gen; /* code_map->gen, one load closer */
     bool own_code_map;
     struct soft_block **bhash;
     unsigned bhash_size;
@@ -599,7 +600,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin);
  * (soft_code_map_note_write); both bump the page's generation when it holds code. */
 static inline bool soft_block_valid(const struct soft_cpu *cpu, const struct soft_block *b)
 {
-    return b->gen == atomic_load_explicit(&cpu->code_map->gen[b->gpa >> 12], memory_order_acquire);
+    return b->gen == atomic_load_explicit(&cpu->code_gen[b->gpa >> 12], memory_order_acquire);
 }
 int soft_block_cache_init(struct soft_cpu *cpu);
 void soft_block_cache_destroy(struct soft_cpu *cpu);
