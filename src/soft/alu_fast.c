@@ -206,12 +206,19 @@ static int incdec_r(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
-/* SHL/SHR/SAR of a register by an immediate (or by 1); flags as in shift.c. */
-static inline int shift_ri(struct soft_cpu *cpu, const struct soft_insn *in, unsigned kind)
+/* The count of a shift by an immediate (or by 1 for the D0/D1 forms). */
+static inline uint64_t shift_imm(const struct soft_insn *in)
+{
+    return in->nops < 2 ? 1 : (uint64_t)in->op[1].disp;
+}
+
+/* SHL/SHR/SAR of a register by raw_count masked to 5 or 6 bits; flags as in shift.c. */
+static inline int shift_reg(struct soft_cpu *cpu, const struct soft_insn *in, unsigned kind,
+                            uint64_t raw_count)
 {
     unsigned size = in->op[0].size, reg = in->op[0].reg, bits = size * 8;
     uint64_t m = soft_mask(size);
-    unsigned count = in->nops < 2 ? 1 : (unsigned)in->op[1].disp & (size == 8 ? 63 : 31);
+    unsigned count = (unsigned)raw_count & (size == 8 ? 63 : 31);
     uint64_t a = cpu->gpr[reg] & m, r, msb = 1ULL << (bits - 1);
     bool cf, of;
     if (count == 0) {
@@ -244,15 +251,28 @@ static inline int shift_ri(struct soft_cpu *cpu, const struct soft_insn *in, uns
 
 static int shl_ri(struct soft_cpu *c, const struct soft_insn *i)
 {
-    return shift_ri(c, i, SOFT_SHIFT_SHL);
+    return shift_reg(c, i, SOFT_SHIFT_SHL, shift_imm(i));
 }
 static int shr_ri(struct soft_cpu *c, const struct soft_insn *i)
 {
-    return shift_ri(c, i, SOFT_SHIFT_SHR);
+    return shift_reg(c, i, SOFT_SHIFT_SHR, shift_imm(i));
 }
 static int sar_ri(struct soft_cpu *c, const struct soft_insn *i)
 {
-    return shift_ri(c, i, SOFT_SHIFT_SAR);
+    return shift_reg(c, i, SOFT_SHIFT_SAR, shift_imm(i));
+}
+/* by CL */
+static int shl_rc(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return shift_reg(c, i, SOFT_SHIFT_SHL, c->gpr[GPR_RCX]);
+}
+static int shr_rc(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return shift_reg(c, i, SOFT_SHIFT_SHR, c->gpr[GPR_RCX]);
+}
+static int sar_rc(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return shift_reg(c, i, SOFT_SHIFT_SAR, c->gpr[GPR_RCX]);
 }
 
 /* MOVZX / MOVSX into a 32/64-bit register from a register (not AH..BH) or memory. */
@@ -399,16 +419,20 @@ soft_handler soft_fast_incdec(const struct soft_insn *in)
 
 soft_handler soft_fast_shift(const struct soft_insn *in)
 {
-    if (!is_wide_reg(&in->op[0]) || (in->nops >= 2 && in->op[1].kind != OPK_IMM))
+    const struct soft_operand *c = &in->op[1];
+    if (!is_wide_reg(&in->op[0]))
+        return NULL;
+    bool by_cl = in->nops >= 2 && c->kind == OPK_REG && c->reg == GPR_RCX && c->size == 1;
+    if (in->nops >= 2 && c->kind != OPK_IMM && !by_cl)
         return NULL;
     switch (in->aux) {
     case SOFT_SHIFT_SHL:
     case SOFT_SHIFT_SAL:
-        return shl_ri;
+        return by_cl ? shl_rc : shl_ri;
     case SOFT_SHIFT_SHR:
-        return shr_ri;
+        return by_cl ? shr_rc : shr_ri;
     case SOFT_SHIFT_SAR:
-        return sar_ri;
+        return by_cl ? sar_rc : sar_ri;
     default:
         return NULL;
     }
