@@ -78,6 +78,20 @@ int soft_op_ret(struct soft_cpu *cpu, const struct soft_insn *in)
     return 1;
 }
 
+/* CALL rel and RET (no immediate) in 64-bit mode with a 64-bit operand size. */
+int soft_op_call_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    soft_push64(cpu, cpu->rip);
+    cpu->rip += (uint64_t)in->op[0].disp;
+    return 1;
+}
+
+int soft_op_ret64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->rip = soft_pop64(cpu);
+    return 1;
+}
+
 /* Loads CS for a far transfer to sel (same or outer privilege; SDM RET far, IRET). */
 void soft_far_load_cs(struct soft_cpu *cpu, uint16_t sel, unsigned new_cpl)
 {

@@ -91,6 +91,40 @@ int soft_op_pop_r(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
+/* 64-bit mode, 64-bit operand size: the stack is flat, RSP is used whole and a
+ * non-canonical stack address faults with #SS(0). */
+void soft_push64(struct soft_cpu *cpu, uint64_t v)
+{
+    uint64_t rsp = cpu->gpr[GPR_RSP] - 8;
+    if (unlikely((uint64_t)((int64_t)(rsp << 16) >> 16) != rsp))
+        soft_raise_ss(cpu, 0);
+    soft_write(cpu, rsp, 8, v);
+    cpu->gpr[GPR_RSP] = rsp;
+}
+
+uint64_t soft_pop64(struct soft_cpu *cpu)
+{
+    uint64_t rsp = cpu->gpr[GPR_RSP];
+    if (unlikely((uint64_t)((int64_t)(rsp << 16) >> 16) != rsp))
+        soft_raise_ss(cpu, 0);
+    uint64_t v = soft_read(cpu, rsp, 8);
+    cpu->gpr[GPR_RSP] = rsp + 8;
+    return v;
+}
+
+int soft_op_push_r64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    soft_push64(cpu, cpu->gpr[in->op[0].reg]);
+    return 0;
+}
+
+int soft_op_pop_r64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    uint64_t v = soft_pop64(cpu);
+    cpu->gpr[in->op[0].reg] = v; /* POP RSP: the popped value wins */
+    return 0;
+}
+
 int soft_op_pushf(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     /* VM and RF are pushed as 0. */

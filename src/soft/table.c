@@ -331,11 +331,19 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
         return flags;
     case ZYDIS_MNEMONIC_PUSH:
         if (a->kind == OPK_REG && a->size == in->osize)
-            in->fn = soft_op_push_r;
+            in->fn = in->asize == 8 && in->osize == 8 ? soft_op_push_r64 : soft_op_push_r;
+        return flags;
+    case ZYDIS_MNEMONIC_CALL:
+        if (in->asize == 8 && in->osize == 8 && a->kind == OPK_IMM)
+            in->fn = soft_op_call_rel64;
+        return flags;
+    case ZYDIS_MNEMONIC_RET:
+        if (in->asize == 8 && in->osize == 8 && in->nops == 0 && in->fn == soft_op_ret)
+            in->fn = soft_op_ret64;
         return flags;
     case ZYDIS_MNEMONIC_POP:
         if (a->kind == OPK_REG && a->size == in->osize)
-            in->fn = soft_op_pop_r;
+            in->fn = in->asize == 8 && in->osize == 8 ? soft_op_pop_r64 : soft_op_pop_r;
         if (a->kind == OPK_SREG)
             return flags | SOFT_H_ENDS_BLOCK;
         return flags;
