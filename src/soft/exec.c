@@ -106,6 +106,7 @@ int soft_cpu_create(const struct guest_mem *mem, const struct soft_cpu_config *c
         cpu->own_code_map = true;
     }
     cpu->code_gen = cpu->code_map->gen;
+    cpu->code_has = cpu->code_map->has_code;
     r = soft_decoder_init(cpu);
     if (r < 0)
         goto fail;

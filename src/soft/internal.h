@@ -234,6 +234,7 @@ struct soft_cpu {
     /* Translated code. */
     struct soft_code_map *code_map;
     _Atomic uint32_t *code_gen; /* code_map->gen, one load closer */
+    _Atomic uint8_t *code_has;  /* code_map->has_code, likewise (checked on every store) */
     bool own_code_map;
     struct soft_block **bhash;
     unsigned bhash_size;
@@ -444,9 +445,8 @@ static inline uint64_t soft_read(struct soft_cpu *cpu, uint64_t lin, unsigned si
 static inline void soft_write(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t val)
 {
     struct tlb_entry *e = &cpu->tlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
-    if (likely(
-            e->tag_w == (lin & PAGE_MASK) && (lin & 0xfff) + size <= PAGE_SIZE &&
-            !atomic_load_explicit(&cpu->code_map->has_code[e->gpa >> 12], memory_order_relaxed))) {
+    if (likely(e->tag_w == (lin & PAGE_MASK) && (lin & 0xfff) + size <= PAGE_SIZE &&
+               !atomic_load_explicit(&cpu->code_has[e->gpa >> 12], memory_order_relaxed))) {
         soft_store_host((uint8_t *)(uintptr_t)(lin + e->addend), size, val);
         return;
     }
