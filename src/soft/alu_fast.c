@@ -377,6 +377,56 @@ static int mov_basedisp_r(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
+/* [base + index * scale + disp] in the same setting. */
+static inline uint64_t lin_sib(struct soft_cpu *cpu, const struct soft_operand *o)
+{
+    uint64_t a = cpu->gpr[o->base] + (cpu->gpr[o->index] << o->scale) + (uint64_t)o->disp;
+    if (unlikely(o->seg == SEG_SS) && (uint64_t)((int64_t)(a << 16) >> 16) != a)
+        soft_raise_ss(cpu, 0);
+    return a;
+}
+
+static int mov_r_sib(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[1];
+    uint64_t v = soft_read(cpu, lin_sib(cpu, o), o->size);
+    if (in->op[0].size == 8)
+        cpu->gpr[in->op[0].reg] = v;
+    else
+        cpu->gpr[in->op[0].reg] = (uint32_t)v;
+    return 0;
+}
+
+static int mov_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->gpr[in->op[0].reg] = cpu->gpr[in->op[1].reg];
+    return 0;
+}
+
+static int mov_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->gpr[in->op[0].reg] = (uint32_t)cpu->gpr[in->op[1].reg];
+    return 0;
+}
+
+/* CMP [base + disp], reg or imm (any size): compare only, nothing written. */
+static int cmp_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[0], *src = &in->op[1];
+    unsigned size = o->size;
+    uint64_t m = soft_mask(size);
+    uint64_t a = soft_read(cpu, lin_base_disp(cpu, o), size);
+    uint64_t b = (src->kind == OPK_IMM ? (uint64_t)src->disp : cpu->gpr[src->reg]) & m;
+    soft_lazy(cpu, LF_SUB, size, a - b, a, b);
+    return 0;
+}
+
+static bool is_sib64(const struct soft_insn *in, const struct soft_operand *o)
+{
+    return o->kind == OPK_MEM && in->asize == 8 && o->base < 16 && o->index < 16 &&
+           o->seg != SEG_FS && o->seg != SEG_GS;
+}
+
 static bool is_base_disp64(const struct soft_insn *in, const struct soft_operand *o)
 {
     return o->kind == OPK_MEM && in->asize == 8 && o->base < 16 && o->index == SOFT_REG_NONE &&
@@ -391,6 +441,9 @@ static bool is_wide_reg(const struct soft_operand *o)
 soft_handler soft_fast_alu(const struct soft_insn *in)
 {
     const struct soft_operand *a = &in->op[0], *b = &in->op[1];
+    if (in->aux == SOFT_ALU_CMP && in->nops == 2 && is_base_disp64(in, a) &&
+        (b->kind == OPK_IMM || (b->kind == OPK_REG && b->size == a->size)))
+        return cmp_basedisp;
     if ((in->prefix & SOFT_INSN_LOCK) || !is_wide_reg(a) || in->nops != 2 || in->aux > 7)
         return NULL;
     if (b->kind == OPK_REG && b->size == a->size)
@@ -445,6 +498,10 @@ soft_handler soft_fast_mov(const struct soft_insn *in)
         return mov_r_basedisp;
     if (is_base_disp64(in, a) && b->kind == OPK_REG && b->size == a->size)
         return mov_basedisp_r;
+    if (is_wide_reg(a) && is_sib64(in, b) && b->size == a->size)
+        return mov_r_sib;
+    if (is_wide_reg(a) && b->kind == OPK_REG && b->size == a->size)
+        return a->size == 8 ? mov_rr64 : mov_rr32;
     return NULL;
 }
 
