@@ -421,6 +421,28 @@ static int cmp_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
+/* LEA into a 64-bit register with a 64-bit address size: no segment, no access. */
+static int lea_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[1];
+    cpu->gpr[in->op[0].reg] = cpu->gpr[o->base] + (uint64_t)o->disp;
+    return 0;
+}
+
+static int lea_sib(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[1];
+    cpu->gpr[in->op[0].reg] =
+        cpu->gpr[o->base] + (cpu->gpr[o->index] << o->scale) + (uint64_t)o->disp;
+    return 0;
+}
+
+static int lea_rip(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->gpr[in->op[0].reg] = cpu->rip + (uint64_t)in->op[1].disp;
+    return 0;
+}
+
 static bool is_sib64(const struct soft_insn *in, const struct soft_operand *o)
 {
     return o->kind == OPK_MEM && in->asize == 8 && o->base < 16 && o->index < 16 &&
@@ -502,6 +524,20 @@ soft_handler soft_fast_mov(const struct soft_insn *in)
         return mov_r_sib;
     if (is_wide_reg(a) && b->kind == OPK_REG && b->size == a->size)
         return a->size == 8 ? mov_rr64 : mov_rr32;
+    return NULL;
+}
+
+soft_handler soft_fast_lea(const struct soft_insn *in)
+{
+    const struct soft_operand *a = &in->op[0], *b = &in->op[1];
+    if (a->kind != OPK_REG || a->size != 8 || b->kind != OPK_MEM || in->asize != 8)
+        return NULL;
+    if (b->base == SOFT_REG_RIP && b->index == SOFT_REG_NONE)
+        return lea_rip;
+    if (b->base < 16 && b->index == SOFT_REG_NONE)
+        return lea_basedisp;
+    if (b->base < 16 && b->index < 16)
+        return lea_sib;
     return NULL;
 }
 

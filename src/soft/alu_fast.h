@@ -38,6 +38,8 @@ soft_handler soft_fast_test(const struct soft_insn *in);
 soft_handler soft_fast_incdec(const struct soft_insn *in);
 soft_handler soft_fast_shift(const struct soft_insn *in);
 soft_handler soft_fast_extend(const struct soft_insn *in, bool sign);
+/* LEA into a 64-bit register from [base + disp], [base + index * scale + disp], [rip + disp]. */
+soft_handler soft_fast_lea(const struct soft_insn *in);
 /* MUL (sign false) or IMUL (sign true, two- and three-operand forms). */
 soft_handler soft_fast_mul(const struct soft_insn *in, bool sign);
 

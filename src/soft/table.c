@@ -305,6 +305,8 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
         return use_fast(in, soft_fast_extend(in, false), flags);
     case ZYDIS_MNEMONIC_MUL:
         return use_fast(in, soft_fast_mul(in, false), flags);
+    case ZYDIS_MNEMONIC_LEA:
+        return use_fast(in, soft_fast_lea(in), flags);
     case ZYDIS_MNEMONIC_IMUL:
         return use_fast(in, soft_fast_mul(in, true), flags);
     case ZYDIS_MNEMONIC_MOVSX:

@@ -88,9 +88,10 @@ static void gen_lea(struct gen *g)
             m->mem.base = ZYDIS_REGISTER_RIP;
             m->mem.displacement = (ZyanI64)(DIFF_CODE_ADDR + rng_below(g->rng, 0x10000));
         } else {
+            /* form 1: [disp]; 0 (32-bit) and 2: [base + disp]; 3, 4: with an index */
             if (form != 1)
                 m->mem.base = gen_gpr((unsigned)rng_below(g->rng, 16), asz, false);
-            if (form >= 2) {
+            if (form >= 3) {
                 unsigned x;
                 do
                     x = (unsigned)rng_below(g->rng, 16);
