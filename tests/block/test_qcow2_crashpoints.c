@@ -100,6 +100,46 @@ static bool block_ok(struct crash *c, uint64_t b, const uint8_t *got)
     return false;
 }
 
+/* Words of a and b that are equal: total and leading run. */
+static void word_match(const uint8_t *a, const uint8_t *b, unsigned *total, unsigned *lead)
+{
+    const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
+    *total = *lead = 0;
+    bool run = true;
+    for (unsigned i = 0; i < BLK / 8; i++) {
+        if (x[i] == y[i]) {
+            ++*total;
+            *lead += run;
+        } else {
+            run = false;
+        }
+    }
+}
+
+/* Says, for a lost block, how much of it matches each value it may hold (a torn block matches
+ * two of them in parts; a block that matches none at all was never written). */
+static void explain_lost(struct crash *c, uint64_t b, const uint8_t *got, uint64_t len)
+{
+    unsigned total, lead, zero = 0;
+    for (unsigned i = 0; i < BLK / 8; i++)
+        zero += ((const uint64_t *)got)[i] == 0;
+    print_error("block %llu: host file %llu bytes, %u of %u words zero\n", (unsigned long long)b,
+                (unsigned long long)len, zero, BLK / 8);
+    expected(c, c->lastw[b], b, c->exp);
+    word_match(c->exp, got, &total, &lead);
+    print_error("  flushed value (op %lld): %u words match, %u leading\n", (long long)c->lastw[b],
+                total, lead);
+    for (uint64_t j = c->nflush; j < c->nops; j++) {
+        if (!touches(&c->ops[j], b))
+            continue;
+        expected(c, (int64_t)j, b, c->exp);
+        word_match(c->exp, got, &total, &lead);
+        print_error("  op %llu (blocks %llu+%llu): %u words match, %u leading\n",
+                    (unsigned long long)j, (unsigned long long)c->ops[j].start,
+                    (unsigned long long)c->ops[j].count, total, lead);
+    }
+}
+
 /* Checks the image a crash would leave, given as len bytes of host file. */
 static void check_crashed(struct crash *c, const uint8_t *file, uint64_t len, const char *model)
 {
@@ -126,10 +166,12 @@ static void check_crashed(struct crash *c, const uint8_t *file, uint64_t len, co
     assert_int_equal(blk_image_pread(img, 0, c->disk, c->nblocks * BLK), 0);
     blk_image_close(img);
     for (uint64_t b = 0; b < c->nblocks; b++)
-        if (!block_ok(c, b, c->disk + b * BLK))
+        if (!block_ok(c, b, c->disk + b * BLK)) {
+            explain_lost(c, b, c->disk + b * BLK, len);
             fail_msg("%s crash %s (seed %llu, op %llu, %llu ops flushed): block %llu lost", model,
                      c->where, (unsigned long long)c->seed, (unsigned long long)c->nops,
                      (unsigned long long)c->nflush, (unsigned long long)b);
+        }
 }
 
 static uint64_t file_len(struct crash *c)
