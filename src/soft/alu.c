@@ -199,13 +199,8 @@ int soft_op_mov(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
-/* Register-to-register and immediate-to-register MOV fast paths. */
-int soft_op_mov_rr(struct soft_cpu *cpu, const struct soft_insn *in)
-{
-    soft_reg_set(cpu, in->op[0].reg, in->op[0].size, cpu->gpr[in->op[1].reg]);
-    return 0;
-}
-
+/* Immediate-to-register and register/memory MOV forms (reg,reg and the 64-bit [base + disp]
+ * forms are in alu_fast.c). */
 int soft_op_mov_ri(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     soft_reg_set(cpu, in->op[0].reg, in->op[0].size, (uint64_t)in->op[1].disp);

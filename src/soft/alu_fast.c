@@ -354,8 +354,7 @@ static int mul_wide(struct soft_cpu *cpu, const struct soft_insn *in)
 static inline uint64_t lin_base_disp(struct soft_cpu *cpu, const struct soft_operand *o)
 {
     uint64_t a = cpu->gpr[o->base] + (uint64_t)o->disp;
-    if (unlikely(o->seg == SEG_SS) && (uint64_t)((int64_t)(a << 16) >> 16) != a)
-        soft_raise_ss(cpu, 0);
+    soft_check_stack_ref(cpu, o->seg, a);
     return a;
 }
 
@@ -381,8 +380,7 @@ static int mov_basedisp_r(struct soft_cpu *cpu, const struct soft_insn *in)
 static inline uint64_t lin_sib(struct soft_cpu *cpu, const struct soft_operand *o)
 {
     uint64_t a = cpu->gpr[o->base] + (cpu->gpr[o->index] << o->scale) + (uint64_t)o->disp;
-    if (unlikely(o->seg == SEG_SS) && (uint64_t)((int64_t)(a << 16) >> 16) != a)
-        soft_raise_ss(cpu, 0);
+    soft_check_stack_ref(cpu, o->seg, a);
     return a;
 }
 

@@ -52,8 +52,8 @@ int soft_op_bt(struct soft_cpu *cpu, const struct soft_insn *in)
     uint64_t lin = soft_lin(cpu, in, d) + (uint64_t)(unit * (int64_t)size);
     if (cpu->mode != SOFT_MODE_64)
         lin = (uint32_t)lin;
-    else if (d->seg == SEG_SS && (uint64_t)((int64_t)(lin << 16) >> 16) != lin)
-        soft_raise_ss(cpu, 0); /* stack-segment reference */
+    else
+        soft_check_stack_ref(cpu, d->seg, lin);
     uint64_t bit = 1ULL << ((uint64_t)soff & (bits - 1));
     if ((in->prefix & SOFT_INSN_LOCK) && op != BT_TEST && !(lin & (size - 1))) {
         void *p = soft_host_ptr(cpu, lin, size, ACC_WRITE);

@@ -38,46 +38,51 @@ void soft_code_map_destroy(struct soft_code_map *map)
     free(map);
 }
 
-/* A write of len bytes at gpa happened (or is about to): invalidate code on those pages. */
-void soft_code_write(struct soft_cpu *cpu, uint64_t gpa, unsigned len)
+/* Drops translated code on the pages of [gpa, gpa+len) (clipped to the map): clears their
+ * has_code flags and bumps their generations. Returns how many pages held code. */
+static unsigned invalidate_pages(struct soft_code_map *m, uint64_t gpa, uint64_t len)
 {
-    struct soft_code_map *m = cpu->code_map;
-    uint64_t first = gpa >> 12, last = (gpa + (len ? len - 1 : 0)) >> 12;
-    for (uint64_t p = first; p <= last && p < m->npages; p++) {
+    if (!len || gpa >= m->npages * PAGE_SIZE)
+        return 0;
+    uint64_t last =
+        (len - 1 > m->npages * PAGE_SIZE - 1 - gpa) ? m->npages - 1 : (gpa + len - 1) >> 12;
+    unsigned n = 0;
+    for (uint64_t p = gpa >> 12; p <= last; p++) {
         if (atomic_load_explicit(&m->has_code[p], memory_order_relaxed)) {
             atomic_store(&m->has_code[p], 0);
             atomic_fetch_add(&m->gen[p], 1);
-            cpu->stop_block = true;
-            cpu->stats.blocks_invalidated++;
+            n++;
         }
     }
+    return n;
+}
+
+/* Invalidation seen by a CPU: ends its current block if any page held code. */
+static void cpu_invalidate(struct soft_cpu *cpu, uint64_t gpa, uint64_t len)
+{
+    unsigned n = invalidate_pages(cpu->code_map, gpa, len);
+    if (n) {
+        cpu->stop_block = true;
+        cpu->stats.blocks_invalidated += n;
+    }
+}
+
+/* A CPU write of len bytes at gpa happened (or is about to): invalidate code on those pages. */
+void soft_code_write(struct soft_cpu *cpu, uint64_t gpa, unsigned len)
+{
+    cpu_invalidate(cpu, gpa, len ? len : 1);
 }
 
 /* XXX: called when a device takes a pointer into RAM, before its DMA lands: code translated
  * from the page while the DMA is in flight stays stale until the next write to the page. */
 void soft_code_map_note_write(void *opaque, uint64_t gpa, uint64_t len)
 {
-    struct soft_code_map *m = opaque;
-    if (!len || gpa >= m->npages * PAGE_SIZE)
-        return;
-    uint64_t last =
-        (len - 1 > m->npages * PAGE_SIZE - 1 - gpa) ? m->npages - 1 : (gpa + len - 1) >> 12;
-    for (uint64_t p = gpa >> 12; p <= last; p++) {
-        if (atomic_load_explicit(&m->has_code[p], memory_order_relaxed)) {
-            atomic_store(&m->has_code[p], 0);
-            atomic_fetch_add(&m->gen[p], 1);
-        }
-    }
+    invalidate_pages(opaque, gpa, len);
 }
 
 void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t gpa, uint64_t len)
 {
-    while (len) {
-        unsigned chunk = len > PAGE_SIZE ? (unsigned)PAGE_SIZE : (unsigned)len;
-        soft_code_write(cpu, gpa, chunk);
-        gpa += chunk;
-        len -= chunk;
-    }
+    cpu_invalidate(cpu, gpa, len);
 }
 
 int soft_block_cache_init(struct soft_cpu *cpu)
@@ -133,7 +138,7 @@ int soft_h_too_long(struct soft_cpu *cpu, const struct soft_insn *in)
 
 /* Decodes at most SOFT_BLOCK_MAX_INSNS instructions from bytes[0..avail) into insns. */
 static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
-                           struct soft_insn *insns, unsigned *nbytes, bool *need_more)
+                           struct soft_insn *insns, bool *need_more)
 {
     unsigned n = 0, off = 0;
     *need_more = false;
@@ -151,7 +156,6 @@ static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t av
             insns[0].fn = r == -E2BIG ? soft_h_too_long : soft_h_ud;
             insns[0].len = 1;
             n = 1;
-            off = 1;
             break;
         }
         off += insns[n].len;
@@ -159,7 +163,6 @@ static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t av
         if (ends)
             break;
     }
-    *nbytes = off;
     return n;
 }
 
@@ -183,12 +186,9 @@ static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
         buf[i] = *p;
     }
     bool need_more;
-    unsigned nbytes;
-    scratch->ninsns =
-        (uint16_t)decode_run(cpu, buf, sizeof(buf), scratch->insns, &nbytes, &need_more);
+    scratch->ninsns = (uint16_t)decode_run(cpu, buf, sizeof(buf), scratch->insns, &need_more);
     if (scratch->ninsns > 1)
         scratch->ninsns = 1;
-    scratch->nbytes = (uint16_t)nbytes;
     scratch->gpa = ~0ULL;
     return scratch;
 }
@@ -233,8 +233,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
 
     struct soft_block *scratch = cpu->scratch;
     bool need_more;
-    unsigned nbytes;
-    unsigned n = decode_run(cpu, host, page_left, scratch->insns, &nbytes, &need_more);
+    unsigned n = decode_run(cpu, host, page_left, scratch->insns, &need_more);
     if (n == 0 && need_more)
         return translate_crossing(cpu, lin, scratch);
 
@@ -247,7 +246,6 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     b->mode = cpu->mode;
     b->gen = gen;
     b->ninsns = (uint16_t)n;
-    b->nbytes = (uint16_t)nbytes;
     memset(b->chain, 0, sizeof(b->chain));
     b->chain_next = 0;
     memcpy(b->insns, scratch->insns, n * sizeof(struct soft_insn));

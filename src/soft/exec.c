@@ -231,13 +231,10 @@ void soft_cpu_get_stats(const struct soft_cpu *cpu, struct soft_cpu_stats *stats
     *stats = cpu->stats;
 }
 
-/* External interrupts and NMIs, checked between blocks. Returns true if one was delivered. */
+/* External interrupts and NMIs, checked between blocks outside an STI/MOV SS shadow (the run
+ * loop handles the shadow). Returns true if one was delivered. */
 static bool check_interrupts(struct soft_cpu *cpu)
 {
-    if (cpu->int_shadow) {
-        cpu->int_shadow = false;
-        return false;
-    }
     if (!cpu->nmi_blocked && cpu->hooks.nmi_take && cpu->hooks.nmi_take(cpu->hooks.opaque)) {
         cpu->insn_rip = cpu->rip;
         cpu->delivering = EXC_NMI;

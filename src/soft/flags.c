@@ -78,43 +78,10 @@ void soft_flags_set(struct soft_cpu *cpu, uint64_t rflags, uint64_t mask)
     cpu->rflags = ((cur & ~mask) | (rflags & mask)) | RFLAGS_FIXED1;
 }
 
-/* Condition code cc from the flags, after soft_cond's inline fast paths did not apply. */
+/* Condition code cc from the materialised flags: soft_cond (internal.h) has already answered
+ * Z/S from any recorded result and B/BE/L/LE after CMP/SUB. */
 bool soft_cond_slow(struct soft_cpu *cpu, unsigned cc)
 {
-    /* Fast paths for the common compare-and-branch pattern. */
-    if (cpu->lf.op == LF_SUB || cpu->lf.op == LF_LOGIC) {
-        uint64_t m = soft_mask(cpu->lf.size);
-        uint64_t res = cpu->lf.res & m;
-        if (cpu->lf.op == LF_SUB) {
-            uint64_t a = cpu->lf.src1 & m, b = cpu->lf.src2 & m;
-            int64_t sa = (int64_t)soft_sext(a, cpu->lf.size);
-            int64_t sb = (int64_t)soft_sext(b, cpu->lf.size);
-            bool r;
-            switch (cc >> 1) {
-            case 1: /* B */
-                r = a < b;
-                break;
-            case 2: /* Z */
-                r = a == b;
-                break;
-            case 3: /* BE */
-                r = a <= b;
-                break;
-            case 6: /* L */
-                r = sa < sb;
-                break;
-            case 7: /* LE */
-                r = sa <= sb;
-                break;
-            default:
-                goto slow;
-            }
-            return r ^ (cc & 1);
-        }
-        if ((cc >> 1) == 2)
-            return (res == 0) ^ (cc & 1);
-    }
-slow:;
     uint64_t f = soft_flags_get(cpu);
     bool r;
     switch (cc >> 1) {

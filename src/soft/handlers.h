@@ -27,7 +27,6 @@ int soft_op_incdec(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_neg(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_not(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_mov(struct soft_cpu *cpu, const struct soft_insn *in);
-int soft_op_mov_rr(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_mov_ri(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_mov_rm(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_mov_mr(struct soft_cpu *cpu, const struct soft_insn *in);

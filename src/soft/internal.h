@@ -92,7 +92,6 @@ struct soft_block {
     struct soft_block *hnext;   /* hash chain */
     struct soft_chain chain[2]; /* the last two distinct successors (taken / not taken) */
     uint16_t ninsns;
-    uint16_t nbytes;    /* bytes of guest code covered */
     uint8_t chain_next; /* chain slot to replace next */
     struct soft_insn insns[];
 };
@@ -263,6 +262,20 @@ void soft_deliver(struct soft_cpu *cpu, unsigned vector, bool has_ec, uint32_t e
                   uint64_t return_rip);
 /* Handles a raised exception after the longjmp: returns false if the run must stop. */
 bool soft_exception_dispatch(struct soft_cpu *cpu, enum soft_exit *why);
+
+/* A 64-bit linear address is canonical when bits 63:47 are all equal (48-bit addressing). */
+static inline bool soft_canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* In 64-bit mode a non-canonical stack reference (SS) faults with #SS(0), not #GP(0) (the
+ * slow path of the access raises #GP for the others). */
+static inline void soft_check_stack_ref(struct soft_cpu *cpu, unsigned seg, uint64_t a)
+{
+    if (unlikely(seg == SEG_SS) && !soft_canonical(a))
+        soft_raise_ss(cpu, 0);
+}
 
 static inline uint64_t soft_mask(unsigned size)
 {
@@ -477,8 +490,8 @@ static inline uint64_t soft_lin(struct soft_cpu *cpu, const struct soft_insn *in
     uint64_t a = soft_ea(cpu, in, o) + cpu->segbase[o->seg];
     if (cpu->mode != SOFT_MODE_64)
         a = (uint32_t)a;
-    else if (unlikely(o->seg == SEG_SS) && (uint64_t)((int64_t)(a << 16) >> 16) != a)
-        soft_raise_ss(cpu, 0); /* stack references fault with #SS, not #GP */
+    else
+        soft_check_stack_ref(cpu, o->seg, a);
     return a;
 }
 

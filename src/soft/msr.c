@@ -38,11 +38,6 @@
 static const uint32_t mtrr_fixed_msrs[11] = {0x250, 0x258, 0x259, 0x268, 0x269, 0x26a,
                                              0x26b, 0x26c, 0x26d, 0x26e, 0x26f};
 
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 uint64_t soft_rdtsc(struct soft_cpu *cpu)
 {
     return vclock_tsc(cpu->clock) + cpu->ext.msrs.tsc_offset;
@@ -293,7 +288,7 @@ void soft_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t v)
         return;
     case MSR_LSTAR:
     case MSR_CSTAR:
-        if (!canonical(v))
+        if (!soft_canonical(v))
             soft_raise_gp(cpu, 0);
         if (msr == MSR_LSTAR)
             m->lstar = v;
@@ -306,7 +301,7 @@ void soft_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t v)
     case MSR_FS_BASE:
     case MSR_GS_BASE:
     case MSR_KERNEL_GS_BASE:
-        if (!canonical(v))
+        if (!soft_canonical(v))
             soft_raise_gp(cpu, 0);
         if (msr == MSR_FS_BASE)
             cpu->seg[SEG_FS].base = v;

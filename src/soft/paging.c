@@ -149,14 +149,9 @@ uint32_t soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, boo
     return 0;
 }
 
-static bool canonical(uint64_t lin)
-{
-    return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
-}
-
 uint64_t soft_translate(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool supervisor)
 {
-    if ((cpu->efer & EFER_LMA) && !canonical(lin))
+    if ((cpu->efer & EFER_LMA) && !soft_canonical(lin))
         soft_raise_gp(cpu, 0); /* XXX: #SS(0) for stack references */
     bool user = cpu->cpl == 3 && !supervisor;
     uint64_t gpa, page_mask;

@@ -7,8 +7,7 @@ static uint64_t stack_lin(struct soft_cpu *cpu, uint64_t rsp)
 {
     unsigned ss = soft_stack_size(cpu);
     if (ss == 8) {
-        if ((uint64_t)((int64_t)(rsp << 16) >> 16) != rsp)
-            soft_raise_ss(cpu, 0);
+        soft_check_stack_ref(cpu, SEG_SS, rsp);
         return rsp;
     }
     if (ss == 2)
@@ -96,8 +95,7 @@ int soft_op_pop_r(struct soft_cpu *cpu, const struct soft_insn *in)
 void soft_push64(struct soft_cpu *cpu, uint64_t v)
 {
     uint64_t rsp = cpu->gpr[GPR_RSP] - 8;
-    if (unlikely((uint64_t)((int64_t)(rsp << 16) >> 16) != rsp))
-        soft_raise_ss(cpu, 0);
+    soft_check_stack_ref(cpu, SEG_SS, rsp);
     soft_write(cpu, rsp, 8, v);
     cpu->gpr[GPR_RSP] = rsp;
 }
@@ -105,8 +103,7 @@ void soft_push64(struct soft_cpu *cpu, uint64_t v)
 uint64_t soft_pop64(struct soft_cpu *cpu)
 {
     uint64_t rsp = cpu->gpr[GPR_RSP];
-    if (unlikely((uint64_t)((int64_t)(rsp << 16) >> 16) != rsp))
-        soft_raise_ss(cpu, 0);
+    soft_check_stack_ref(cpu, SEG_SS, rsp);
     uint64_t v = soft_read(cpu, rsp, 8);
     cpu->gpr[GPR_RSP] = rsp + 8;
     return v;

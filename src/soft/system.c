@@ -382,18 +382,13 @@ int soft_op_syscall(struct soft_cpu *cpu, const struct soft_insn *in)
     return 1;
 }
 
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 int soft_op_sysret(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     if (!(cpu->efer & EFER_SCE) || cpu->mode != SOFT_MODE_64)
         soft_raise_ud(cpu);
     require_cpl0(cpu);
     bool to64 = in->osize == 8;
-    if (to64 && !canonical(cpu->gpr[GPR_RCX]))
+    if (to64 && !soft_canonical(cpu->gpr[GPR_RCX]))
         soft_raise_gp(cpu, 0);
     uint16_t sel = (uint16_t)(cpu->ext.msrs.star >> 48);
     struct cpu_segment cs;

@@ -274,15 +274,16 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
             in->fn = soft_op_mov_sreg;
             return a->kind == OPK_SREG ? flags | SOFT_H_ENDS_BLOCK : flags;
         }
-        if (a->kind == OPK_REG && b->kind == OPK_REG && a->size == b->size && a->size >= 4)
-            in->fn = soft_op_mov_rr;
+        soft_handler fast = soft_fast_mov(in); /* reg,reg; 64-bit [base (+ index) + disp] */
+        if (fast)
+            in->fn = fast;
         else if (a->kind == OPK_REG && b->kind == OPK_IMM && a->size >= 4)
             in->fn = soft_op_mov_ri;
         else if (a->kind == OPK_REG && b->kind == OPK_MEM && a->size >= 4)
             in->fn = soft_op_mov_rm;
         else if (a->kind == OPK_MEM && b->kind == OPK_REG)
             in->fn = soft_op_mov_mr;
-        return use_fast(in, soft_fast_mov(in), flags);
+        return flags;
     case ZYDIS_MNEMONIC_ADD:
     case ZYDIS_MNEMONIC_OR:
     case ZYDIS_MNEMONIC_ADC:
