@@ -358,15 +358,17 @@ static inline uint64_t lin_base_disp(struct soft_cpu *cpu, const struct soft_ope
     return a;
 }
 
+/* MOV into a 32/64-bit register (op 0) from the memory operand 1 at lin. */
+static inline int mov_r_load(struct soft_cpu *cpu, const struct soft_insn *in, uint64_t lin)
+{
+    uint64_t v = soft_read(cpu, lin, in->op[1].size);
+    cpu->gpr[in->op[0].reg] = in->op[0].size == 8 ? v : (uint32_t)v;
+    return 0;
+}
+
 static int mov_r_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-    const struct soft_operand *o = &in->op[1];
-    uint64_t v = soft_read(cpu, lin_base_disp(cpu, o), o->size);
-    if (in->op[0].size == 8)
-        cpu->gpr[in->op[0].reg] = v;
-    else
-        cpu->gpr[in->op[0].reg] = (uint32_t)v;
-    return 0;
+    return mov_r_load(cpu, in, lin_base_disp(cpu, &in->op[1]));
 }
 
 static int mov_basedisp_r(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -386,13 +388,7 @@ static inline uint64_t lin_sib(struct soft_cpu *cpu, const struct soft_operand *
 
 static int mov_r_sib(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-    const struct soft_operand *o = &in->op[1];
-    uint64_t v = soft_read(cpu, lin_sib(cpu, o), o->size);
-    if (in->op[0].size == 8)
-        cpu->gpr[in->op[0].reg] = v;
-    else
-        cpu->gpr[in->op[0].reg] = (uint32_t)v;
-    return 0;
+    return mov_r_load(cpu, in, lin_sib(cpu, &in->op[1]));
 }
 
 static int mov_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
