@@ -3,7 +3,8 @@
  * INC/DEC and the SHL/SHR/SAR-by-immediate shifts on 32/64-bit registers, MOVZX/MOVSX into a
  * 32/64-bit register, two/three-operand IMUL and one-operand MUL. Semantics are exactly those
  * of the general handlers in alu.c, shift.c and muldiv.c (the differential tests run both);
- * these only skip the operand-kind dispatch. */
+ * these only skip the operand-kind dispatch. Each is a threaded entry (soft_insn.run): it ends
+ * by running the next instruction through soft_next. */
 #include "soft/alu_fast.h"
 
 /* dst (a 4- or 8-byte register) = dst OP b, flags recorded lazily; CMP writes nothing. */
@@ -50,7 +51,7 @@ static inline int alu_reg(struct soft_cpu *cpu, const struct soft_insn *in, unsi
     }
     if (op != SOFT_ALU_CMP)
         cpu->gpr[reg] = r & m; /* 32-bit results zero-extend */
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static inline uint64_t src_reg(const struct soft_cpu *cpu, const struct soft_insn *in)
@@ -181,7 +182,7 @@ static int test_rr(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned size = in->op[0].size;
     uint64_t r = cpu->gpr[in->op[0].reg] & cpu->gpr[in->op[1].reg] & soft_mask(size);
     soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int test_ri(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -189,7 +190,7 @@ static int test_ri(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned size = in->op[0].size;
     uint64_t r = cpu->gpr[in->op[0].reg] & (uint64_t)in->op[1].disp & soft_mask(size);
     soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
-    return 0;
+    return soft_next(cpu, in);
 }
 
 /* INC (aux 0) / DEC (aux 1) of a register: CF is kept. */
@@ -203,7 +204,7 @@ static int incdec_r(struct soft_cpu *cpu, const struct soft_insn *in)
     cpu->gpr[reg] = r;
     soft_lazy(cpu, in->aux ? LF_DEC : LF_INC, size, r, a, 1);
     cpu->lf.aux = cf;
-    return 0;
+    return soft_next(cpu, in);
 }
 
 /* The count of a shift by an immediate (or by 1 for the D0/D1 forms). */
@@ -223,7 +224,7 @@ static inline int shift_reg(struct soft_cpu *cpu, const struct soft_insn *in, un
     bool cf, of;
     if (count == 0) {
         cpu->gpr[reg] = a; /* flags unchanged; a 32-bit destination still zero-extends */
-        return 0;
+        return soft_next(cpu, in);
     }
     switch (kind) {
     case SOFT_SHIFT_SHL:
@@ -246,7 +247,7 @@ static inline int shift_reg(struct soft_cpu *cpu, const struct soft_insn *in, un
     }
     cpu->gpr[reg] = r;
     soft_lazy_result(cpu, size, r, cf, of);
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int shl_ri(struct soft_cpu *c, const struct soft_insn *i)
@@ -287,14 +288,14 @@ static inline uint64_t ext_src(struct soft_cpu *cpu, const struct soft_insn *in)
 static int movzx_r(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = ext_src(cpu, in); /* zero-extended into 32 or 64 bits */
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int movsx_r(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     uint64_t v = soft_sext(ext_src(cpu, in), in->op[1].size);
     cpu->gpr[in->op[0].reg] = v & soft_mask(in->op[0].size);
-    return 0;
+    return soft_next(cpu, in);
 }
 
 /* Two- and three-operand IMUL into a 32/64-bit register: CF = OF = the product did not fit. */
@@ -313,7 +314,7 @@ static inline int imul_reg(struct soft_cpu *cpu, const struct soft_insn *in, uin
         cpu->gpr[reg] = lo;
         soft_lazy_result(cpu, 4, lo, of, of);
     }
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int imul_rr(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -345,7 +346,7 @@ static int mul_wide(struct soft_cpu *cpu, const struct soft_insn *in)
         cpu->gpr[GPR_RDX] = hi;
         soft_lazy_result(cpu, 4, lo, hi != 0, hi != 0);
     }
-    return 0;
+    return soft_next(cpu, in);
 }
 
 /* Linear address of a [base + disp] operand in 64-bit mode with a 64-bit address size and a
@@ -363,7 +364,7 @@ static inline int mov_r_load(struct soft_cpu *cpu, const struct soft_insn *in, u
 {
     uint64_t v = soft_read(cpu, lin, in->op[1].size);
     cpu->gpr[in->op[0].reg] = in->op[0].size == 8 ? v : (uint32_t)v;
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int mov_r_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -375,7 +376,7 @@ static int mov_basedisp_r(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     const struct soft_operand *o = &in->op[0];
     soft_write(cpu, lin_base_disp(cpu, o), o->size, cpu->gpr[in->op[1].reg]);
-    return 0;
+    return soft_next(cpu, in);
 }
 
 /* [base + index * scale + disp] in the same setting. */
@@ -394,13 +395,13 @@ static int mov_r_sib(struct soft_cpu *cpu, const struct soft_insn *in)
 static int mov_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = cpu->gpr[in->op[1].reg];
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int mov_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = (uint32_t)cpu->gpr[in->op[1].reg];
-    return 0;
+    return soft_next(cpu, in);
 }
 
 /* CMP [base + disp], reg or imm (any size): compare only, nothing written. */
@@ -412,7 +413,7 @@ static int cmp_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
     uint64_t a = soft_read(cpu, lin_base_disp(cpu, o), size);
     uint64_t b = (src->kind == OPK_IMM ? (uint64_t)src->disp : cpu->gpr[src->reg]) & m;
     soft_lazy(cpu, LF_SUB, size, a - b, a, b);
-    return 0;
+    return soft_next(cpu, in);
 }
 
 /* LEA into a 64-bit register with a 64-bit address size: no segment, no access. */
@@ -420,7 +421,7 @@ static int lea_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     const struct soft_operand *o = &in->op[1];
     cpu->gpr[in->op[0].reg] = cpu->gpr[o->base] + (uint64_t)o->disp;
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int lea_sib(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -428,13 +429,13 @@ static int lea_sib(struct soft_cpu *cpu, const struct soft_insn *in)
     const struct soft_operand *o = &in->op[1];
     cpu->gpr[in->op[0].reg] =
         cpu->gpr[o->base] + (cpu->gpr[o->index] << o->scale) + (uint64_t)o->disp;
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static int lea_rip(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = cpu->rip + (uint64_t)in->op[1].disp;
-    return 0;
+    return soft_next(cpu, in);
 }
 
 static bool is_sib64(const struct soft_insn *in, const struct soft_operand *o)

@@ -90,7 +90,7 @@ int soft_block_cache_init(struct soft_cpu *cpu)
     cpu->bhash_size = 1u << BHASH_BITS;
     cpu->bhash = calloc(cpu->bhash_size, sizeof(*cpu->bhash));
     cpu->scratch =
-        malloc(sizeof(struct soft_block) + SOFT_BLOCK_MAX_INSNS * sizeof(struct soft_insn));
+        malloc(sizeof(struct soft_block) + (SOFT_BLOCK_MAX_INSNS + 1) * sizeof(struct soft_insn));
     return cpu->bhash && cpu->scratch ? 0 : -ENOMEM;
 }
 
@@ -154,6 +154,7 @@ static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t av
                 break; /* end the block before it; it faults when reached */
             memset(&insns[0], 0, sizeof(insns[0]));
             insns[0].fn = r == -E2BIG ? soft_h_too_long : soft_h_ud;
+            insns[0].run = soft_run_plain;
             insns[0].len = 1;
             n = 1;
             break;
@@ -164,6 +165,14 @@ static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t av
             break;
     }
     return n;
+}
+
+/* Puts the sentinel after the block's last instruction (see struct soft_block). */
+static void seal_block(struct soft_block *b)
+{
+    struct soft_insn *end = &b->insns[b->ninsns];
+    memset(end, 0, sizeof(*end));
+    end->run = soft_run_end;
 }
 
 /* An instruction that crosses a page boundary: fetch both pages and decode it alone into the
@@ -190,6 +199,7 @@ static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
     if (scratch->ninsns > 1)
         scratch->ninsns = 1;
     scratch->gpa = ~0ULL;
+    seal_block(scratch);
     return scratch;
 }
 
@@ -237,7 +247,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     if (n == 0 && need_more)
         return translate_crossing(cpu, lin, scratch);
 
-    struct soft_block *b = malloc(sizeof(*b) + n * sizeof(struct soft_insn));
+    struct soft_block *b = malloc(sizeof(*b) + (n + 1) * sizeof(struct soft_insn));
     if (!b) {
         log_error("soft: out of memory translating code at %#llx", (unsigned long long)gpa);
         soft_raise(cpu, EXC_MC, 0, false);
@@ -249,6 +259,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     memset(b->chain, 0, sizeof(b->chain));
     b->chain_next = 0;
     memcpy(b->insns, scratch->insns, n * sizeof(struct soft_insn));
+    seal_block(b);
     b->hnext = cpu->bhash[h];
     cpu->bhash[h] = b;
     cpu->nblocks++;

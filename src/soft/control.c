@@ -32,7 +32,7 @@ int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     if (soft_cond(cpu, in->aux))
         cpu->rip += (uint64_t)in->op[0].disp;
-    return 1;
+    return soft_end_after(cpu, in);
 }
 
 /* JCXZ/JECXZ/JRCXZ: the counter size is the address size. */
@@ -83,13 +83,13 @@ int soft_op_call_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     soft_push64(cpu, cpu->rip);
     cpu->rip += (uint64_t)in->op[0].disp;
-    return 1;
+    return soft_end_after(cpu, in);
 }
 
 int soft_op_ret64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->rip = soft_pop64(cpu);
-    return 1;
+    return soft_end_after(cpu, in);
 }
 
 /* Loads CS for a far transfer to sel (same or outer privilege; SDM RET far, IRET). */

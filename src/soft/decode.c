@@ -237,6 +237,8 @@ int soft_decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, ui
     flags = soft_handler_specialize(out, flags);
     if (!out->fn)
         return -ENOSYS;
+    if (!out->run)
+        out->run = soft_run_plain;
     *ends_block = (flags & SOFT_H_ENDS_BLOCK) != 0;
     return 0;
 }

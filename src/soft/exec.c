@@ -1,5 +1,6 @@
 /* The soft CPU object and its execution loop: creation, architectural state in and out, the
- * block-at-a-time interpreter with interrupt checks between blocks, HLT, kicks and budgets. */
+ * block-at-a-time threaded interpreter with interrupt checks between blocks, HLT, kicks and
+ * budgets. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -311,9 +312,24 @@ static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *pr
     return b;
 }
 
+int soft_run_plain(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    if (in->fn(cpu, in))
+        return soft_end_after(cpu, in);
+    return soft_next(cpu, in);
+}
+
+int soft_run_end(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->stop_at = in;
+    return 1;
+}
+
 /* XXX: RFLAGS.TF single-stepping, DR0-3 breakpoints and #AC alignment checks are not
  * implemented (CPUID does not advertise DE; TF is stored but never traps).
- * Runs one block; returns it if execution may chain from it (it ended normally). */
+ * Runs one block, threaded: each instruction's entry runs the next (soft_next) until one ends
+ * the block and records where. Returns the block if execution may chain from it (it ended
+ * normally). */
 static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *prev)
 {
     uint64_t lin = cpu->segbase[SEG_CS] + cpu->rip;
@@ -321,18 +337,11 @@ static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *pr
         lin = (uint32_t)lin;
     cpu->insn_rip = cpu->rip;
     struct soft_block *b = next_block(cpu, prev, lin);
-    const struct soft_insn *in = b->insns, *end = in + b->ninsns;
+    const struct soft_insn *in = b->insns;
     cpu->stop_block = false;
-    while (in < end) {
-        cpu->insn_rip = cpu->rip;
-        cpu->rip += in->len;
-        if (in->fn(cpu, in) || cpu->stop_block) {
-            in++;
-            break;
-        }
-        in++;
-    }
-    uint64_t n = (uint64_t)(in - b->insns);
+    cpu->rip += in->len;
+    in->run(cpu, in);
+    uint64_t n = (uint64_t)(cpu->stop_at - b->insns);
     if (cpu->mode != SOFT_MODE_64)
         cpu->rip = (uint32_t)cpu->rip;
     cpu->stats.instructions += n;

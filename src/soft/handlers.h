@@ -64,6 +64,7 @@ int soft_op_push(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_push_r(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_pop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_pop_r(struct soft_cpu *cpu, const struct soft_insn *in);
+/* Threaded entries (soft_insn.run; they end in soft_next): */
 int soft_op_push_r64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_pop_r64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_pushf(struct soft_cpu *cpu, const struct soft_insn *in);
@@ -73,10 +74,12 @@ int soft_op_enter(struct soft_cpu *cpu, const struct soft_insn *in);
 /* control.c */
 int soft_op_jmp(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in);
+/* Threaded entry (soft_insn.run; ends the block): */
 int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jrcxz(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_loop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_call(struct soft_cpu *cpu, const struct soft_insn *in);
+/* Threaded entries (soft_insn.run; they end the block): */
 int soft_op_call_rel64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_ret64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_ret(struct soft_cpu *cpu, const struct soft_insn *in);

@@ -19,7 +19,9 @@ struct soft_cpu;
 struct soft_insn;
 
 /* Every instruction handler has this signature. Returns 0 to continue with the next
- * instruction of the block, nonzero to end the block (branch taken, mode change, HLT...). */
+ * instruction of the block, nonzero to end the block (branch taken, mode change, HLT...).
+ * A threaded entry (soft_insn.run) has it too: it runs its instruction and then, by a tail call
+ * through soft_next, the rest of the block; it returns once the block has ended. */
 typedef int (*soft_handler)(struct soft_cpu *cpu, const struct soft_insn *in);
 
 /* Operand kinds of the compact form. */
@@ -58,7 +60,9 @@ struct soft_operand {
 
 /* One decoded instruction in ember's compact form: translated once from Zydis output. */
 struct soft_insn {
-    soft_handler fn;
+    soft_handler fn;  /* the instruction's handler (see soft_handler) */
+    soft_handler run; /* threaded entry: a specialised handler ending in soft_next, else
+                       * soft_run_plain (which calls fn); soft_run_end past a block's last */
     struct soft_operand op[3];
     uint16_t mnemonic; /* ZydisMnemonic, for handlers shared by several instructions */
     uint8_t len;       /* instruction length in bytes */
@@ -84,7 +88,8 @@ struct soft_chain {
 };
 
 /* A run of instructions starting at one guest-physical address, all in one 4 KiB page, ending
- * with a control transfer or a state-changing instruction (or at the page end). */
+ * with a control transfer or a state-changing instruction (or at the page end). insns holds
+ * ninsns instructions and then a sentinel whose run is soft_run_end. */
 struct soft_block {
     uint64_t gpa;               /* guest-physical address of the first byte */
     uint32_t mode;              /* decode mode (SOFT_MODE_*) */
@@ -211,9 +216,10 @@ struct soft_cpu {
 
     /* Execution control. */
     bool halted;
-    bool nmi_blocked; /* an NMI handler runs (until IRET) */
-    bool int_shadow;  /* STI / MOV SS: no interrupt before the next block */
-    bool stop_block;  /* set by memory writes that hit code: end the current block */
+    bool nmi_blocked;                /* an NMI handler runs (until IRET) */
+    bool int_shadow;                 /* STI / MOV SS: no interrupt before the next block */
+    bool stop_block;                 /* set by memory writes that hit code: end the current block */
+    const struct soft_insn *stop_at; /* set when a block ends: the first instruction not run */
     atomic_bool kicked;
     unsigned irq_poll_left; /* blocks until the interrupt controllers are polled again */
     uint64_t chain_gen;     /* bumped by TLB flushes, privilege changes and block frees */
@@ -616,6 +622,30 @@ static inline bool soft_block_valid(const struct soft_cpu *cpu, const struct sof
     return b->gen == atomic_load_explicit(&cpu->code_gen[b->gpa >> 12], memory_order_acquire);
 }
 int soft_block_cache_init(struct soft_cpu *cpu);
+/* Threaded execution (exec.c): the entry of an instruction without a specialised threaded
+ * handler, and the sentinel past a block's last instruction. */
+int soft_run_plain(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_run_end(struct soft_cpu *cpu, const struct soft_insn *in);
+/* Ends the block after in (a threaded handler of a block-ending instruction). */
+static inline int soft_end_after(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->stop_at = in + 1;
+    return 1;
+}
+/* The tail of every threaded handler: the next instruction of the block, unless a write hit
+ * code (then the block ends here). GCC turns the call into a jump at -O2; where it does not,
+ * the depth is bounded by SOFT_BLOCK_MAX_INSNS. */
+static inline int soft_next(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    in++;
+    if (unlikely(cpu->stop_block)) {
+        cpu->stop_at = in;
+        return 1;
+    }
+    cpu->insn_rip = cpu->rip;
+    cpu->rip += in->len;
+    return in->run(cpu, in);
+}
 void soft_block_cache_destroy(struct soft_cpu *cpu);
 void soft_block_cache_flush(struct soft_cpu *cpu);
 soft_handler soft_handler_for(unsigned mnemonic, unsigned *aux);

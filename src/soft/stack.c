@@ -112,14 +112,14 @@ uint64_t soft_pop64(struct soft_cpu *cpu)
 int soft_op_push_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     soft_push64(cpu, cpu->gpr[in->op[0].reg]);
-    return 0;
+    return soft_next(cpu, in);
 }
 
 int soft_op_pop_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     uint64_t v = soft_pop64(cpu);
     cpu->gpr[in->op[0].reg] = v; /* POP RSP: the popped value wins */
-    return 0;
+    return soft_next(cpu, in);
 }
 
 int soft_op_pushf(struct soft_cpu *cpu, const struct soft_insn *in)

@@ -245,10 +245,12 @@ soft_handler soft_handler_lookup(unsigned mnemonic, unsigned *aux, unsigned *fla
     return table[mnemonic].fn;
 }
 
+/* fast, when there is one, is a threaded entry (it ends in soft_next); fn stays the general
+ * handler. */
 static unsigned use_fast(struct soft_insn *in, soft_handler fast, unsigned flags)
 {
     if (fast)
-        in->fn = fast;
+        in->run = fast;
     return flags;
 }
 
@@ -276,7 +278,7 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
         }
         soft_handler fast = soft_fast_mov(in); /* reg,reg; 64-bit [base (+ index) + disp] */
         if (fast)
-            in->fn = fast;
+            in->run = fast;
         else if (a->kind == OPK_REG && b->kind == OPK_IMM && a->size >= 4)
             in->fn = soft_op_mov_ri;
         else if (a->kind == OPK_REG && b->kind == OPK_MEM && a->size >= 4)
@@ -330,23 +332,31 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
     case ZYDIS_MNEMONIC_JLE:
     case ZYDIS_MNEMONIC_JNLE:
         if (in->asize == 8 && in->osize == 8 && a->kind == OPK_IMM)
-            in->fn = soft_op_jcc64;
+            in->run = soft_op_jcc64;
         return flags;
     case ZYDIS_MNEMONIC_PUSH:
-        if (a->kind == OPK_REG && a->size == in->osize)
-            in->fn = in->asize == 8 && in->osize == 8 ? soft_op_push_r64 : soft_op_push_r;
+        if (a->kind == OPK_REG && a->size == in->osize) {
+            if (in->asize == 8 && in->osize == 8)
+                in->run = soft_op_push_r64;
+            else
+                in->fn = soft_op_push_r;
+        }
         return flags;
     case ZYDIS_MNEMONIC_CALL:
         if (in->asize == 8 && in->osize == 8 && a->kind == OPK_IMM)
-            in->fn = soft_op_call_rel64;
+            in->run = soft_op_call_rel64;
         return flags;
     case ZYDIS_MNEMONIC_RET:
         if (in->asize == 8 && in->osize == 8 && in->nops == 0 && in->fn == soft_op_ret)
-            in->fn = soft_op_ret64;
+            in->run = soft_op_ret64;
         return flags;
     case ZYDIS_MNEMONIC_POP:
-        if (a->kind == OPK_REG && a->size == in->osize)
-            in->fn = in->asize == 8 && in->osize == 8 ? soft_op_pop_r64 : soft_op_pop_r;
+        if (a->kind == OPK_REG && a->size == in->osize) {
+            if (in->asize == 8 && in->osize == 8)
+                in->run = soft_op_pop_r64;
+            else
+                in->fn = soft_op_pop_r;
+        }
         if (a->kind == OPK_SREG)
             return flags | SOFT_H_ENDS_BLOCK;
         return flags;
