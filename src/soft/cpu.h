@@ -107,6 +107,7 @@ struct soft_msrs {
     uint64_t tsc_aux;
     uint64_t pat;
     uint64_t misc_enable;
+    uint64_t spec_ctrl; /* IA32_SPEC_CTRL (IBRS only; no effect on a CPU that does not speculate) */
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint64_t mtrr_def_type;
     uint64_t mtrr_fixed[11];

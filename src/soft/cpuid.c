@@ -39,7 +39,7 @@ void soft_cpuid(struct soft_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4]
         return;
     case 7:
         if (sub == 0)
-            r[3] = 1u << 29; /* IA32_ARCH_CAPABILITIES */
+            r[3] = (1u << 26) | (1u << 29); /* IBRS/IBPB (SPEC_CTRL, PRED_CMD), ARCH_CAPABILITIES */
         return;
     case 0x15:
         /* TSC = crystal * EBX / EAX; the crystal is the TSC itself. */

@@ -1,5 +1,6 @@
 /* Model-specific registers (SDM Vol. 4) the soft CPU implements itself: TSC, EFER, the SYSCALL
- * MSRs, FS/GS/KERNEL_GS bases, TSC_AUX, PAT, MTRRs and MISC_ENABLE as plain storage, and the
+ * MSRs, FS/GS/KERNEL_GS bases, TSC_AUX, PAT, MTRRs, MISC_ENABLE and SPEC_CTRL as plain storage,
+ * PRED_CMD as a write-only command, IA32_ARCH_CAPABILITIES, and the
  * KVM paravirtual clock MSRs (Linux Documentation/virt/kvm/x86/msr.rst) with pvclock structures.
  * The rest (APIC base, TSC deadline, ...) goes to the hooks; unknown MSRs raise #GP(0). */
 #include <time.h>
@@ -9,6 +10,8 @@
 #define MSR_TSC             0x10
 #define MSR_APIC_BASE       0x1b
 #define MSR_FEATURE_CTRL    0x3a
+#define MSR_SPEC_CTRL       0x48
+#define MSR_PRED_CMD        0x49
 #define MSR_BIOS_SIGN_ID    0x8b
 #define MSR_MTRRCAP         0xfe
 #define MSR_ARCH_CAPS       0x10a
@@ -155,12 +158,18 @@ void soft_msr_read(struct soft_cpu *cpu, uint32_t msr, uint64_t *value)
         *value = 0x508; /* 8 variable ranges, fixed ranges, write-combining */
         return;
     case MSR_ARCH_CAPS:
-        /* The soft CPU does not speculate: not affected by Meltdown (RDCL_NO), SSB, MDS,
-         * machine-check on page-size change, TAA, MMIO stale data (SBDR/FBSDP/PSDP), PBRSB,
-         * GDS, RFDS. */
-        *value = (1ULL << 0) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | (1ULL << 8) |
-                 (1ULL << 13) | (1ULL << 14) | (1ULL << 15) | (1ULL << 24) | (1ULL << 26) |
-                 (1ULL << 27);
+        /* The soft CPU does not speculate: not affected by Meltdown (RDCL_NO, bit 0), SSB (4),
+         * MDS (5), machine-check on page-size change (6), TAA (8), MMIO stale data
+         * (SBDR/FBSDP/PSDP, 13-15), branch history injection (BHI_NO, 20), PBRSB (24), GDS
+         * (26), RFDS (27) or indirect target selection (ITS_NO, 62); and its indirect branch
+         * restriction is always on (IBRS_ALL, 1: "enhanced IBRS"), trivially so. Without these
+         * Linux turns on retpolines and return thunks that only cost time here. */
+        *value = (1ULL << 0) | (1ULL << 1) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | (1ULL << 8) |
+                 (1ULL << 13) | (1ULL << 14) | (1ULL << 15) | (1ULL << 20) | (1ULL << 24) |
+                 (1ULL << 26) | (1ULL << 27) | (1ULL << 62);
+        return;
+    case MSR_SPEC_CTRL:
+        *value = m->spec_ctrl;
         return;
     case MSR_SYSENTER_CS:
         *value = m->sysenter_cs;
@@ -248,6 +257,17 @@ void soft_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t v)
         cpu->apic_base = v;
         return;
     case MSR_BIOS_SIGN_ID:
+        return;
+    case MSR_SPEC_CTRL:
+        /* Only IBRS (bit 0) is enumerated (CPUID.7.0:EDX[26]); STIBP and SSBD are not. */
+        if (v & ~1ULL)
+            soft_raise_gp(cpu, 0);
+        m->spec_ctrl = v;
+        return;
+    case MSR_PRED_CMD:
+        /* IBPB (bit 0): there are no predictions to discard. */
+        if (v & ~1ULL)
+            soft_raise_gp(cpu, 0);
         return;
     case MSR_SYSENTER_CS:
         m->sysenter_cs = v & 0xffff;

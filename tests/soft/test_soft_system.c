@@ -75,6 +75,36 @@ static void test_msrs(void **state)
     harness_destroy(&h);
 }
 
+/* The speculation-control MSRs: ARCH_CAPABILITIES says the CPU is immune (ITS_NO, BHI_NO,
+ * RDCL_NO) with enhanced IBRS; SPEC_CTRL keeps IBRS; PRED_CMD takes IBPB; reserved bits #GP. */
+SNIPPET(snip_spec_msrs,
+        "mov $0x10a, %ecx\n rdmsr\n shl $32, %rdx\n or %rax, %rdx\n mov %rdx, %r8\n"
+        " mov $0x48, %ecx\n mov $1, %eax\n xor %edx, %edx\n wrmsr\n rdmsr\n mov %rax, %r9\n"
+        " mov $0x49, %ecx\n mov $1, %eax\n wrmsr\n"
+        " mov $7, %eax\n xor %ecx, %ecx\n cpuid\n mov %rdx, %r10\n"
+        " mov $0x48, %ecx\n mov $4, %eax\n xor %edx, %edx\n wrmsr\n hlt");
+static void test_spec_ctrl_msrs(void **state)
+{
+    struct harness h;
+    struct soft_exception e;
+    harness_init(&h, true);
+    harness_load(&h, snip_spec_msrs, snip_spec_msrs_end);
+    assert_int_equal(harness_run(&h, 100), SOFT_EXIT_EXCEPTION);
+    soft_cpu_last_exception(h.cpu, &e);
+    assert_int_equal(e.vector, 13); /* SSBD is not enumerated */
+    uint64_t caps = h.st.gpr[GPR_R8];
+    assert_true(caps & (1ULL << 0));  /* RDCL_NO */
+    assert_true(caps & (1ULL << 1));  /* IBRS_ALL */
+    assert_true(caps & (1ULL << 20)); /* BHI_NO */
+    assert_true(caps & (1ULL << 62)); /* ITS_NO */
+    assert_int_equal(h.st.gpr[GPR_R9], 1);
+    assert_true(h.st.gpr[GPR_R10] & (1u << 26)); /* IBRS/IBPB */
+    struct soft_ext_state ext;
+    soft_cpu_get_ext_state(h.cpu, &ext);
+    assert_int_equal(ext.msrs.spec_ctrl, 1);
+    harness_destroy(&h);
+}
+
 /* kvmclock: the guest registers a pvclock page; the structure converts TSC to ns. */
 SNIPPET(snip_kvmclock,
         "mov $0x4b564d01, %ecx\n mov $0x200001, %eax\n xor %edx, %edx\n wrmsr\n hlt");
@@ -192,7 +222,7 @@ int main(void)
         cmocka_unit_test(test_msrs),           cmocka_unit_test(test_kvmclock),
         cmocka_unit_test(test_syscall_sysret), cmocka_unit_test(test_swapgs),
         cmocka_unit_test(test_port_io),        cmocka_unit_test(test_kick),
-        cmocka_unit_test(test_segment_probes),
+        cmocka_unit_test(test_segment_probes), cmocka_unit_test(test_spec_ctrl_msrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
