@@ -433,6 +433,12 @@ int soft_op_nop(struct soft_cpu *cpu, const struct soft_insn *in)
     return 0;
 }
 
+/* The threaded entry of NOP and its kin (multi-byte NOPs, PAUSE, ENDBR, PREFETCH). */
+int soft_op_nop_next(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    return soft_next(cpu, in);
+}
+
 /* CLC, STC, CMC, CLD, STD (aux selects). */
 int soft_op_flagop(struct soft_cpu *cpu, const struct soft_insn *in)
 {

@@ -262,6 +262,41 @@ static int sar_ri(struct soft_cpu *c, const struct soft_insn *i)
 {
     return shift_reg(c, i, SOFT_SHIFT_SAR, shift_imm(i));
 }
+/* ROL/ROR of a register by an immediate; CF and OF as in shift.c, the other flags kept. */
+static inline int rotate_reg(struct soft_cpu *cpu, const struct soft_insn *in, bool left)
+{
+    unsigned size = in->op[0].size, reg = in->op[0].reg, bits = size * 8;
+    uint64_t m = soft_mask(size);
+    unsigned count = (unsigned)shift_imm(in) & (size == 8 ? 63 : 31);
+    uint64_t a = cpu->gpr[reg] & m, msb = 1ULL << (bits - 1);
+    if (count == 0) {
+        cpu->gpr[reg] = a; /* flags unchanged; a 32-bit destination still zero-extends */
+        return soft_next(cpu, in);
+    }
+    unsigned c = count % bits;
+    uint64_t r;
+    bool cf, of;
+    if (left) {
+        r = c ? ((a << c) | (a >> (bits - c))) & m : a;
+        cf = r & 1;
+        of = ((r & msb) != 0) != cf;
+    } else {
+        r = c ? ((a >> c) | (a << (bits - c))) & m : a;
+        cf = (r & msb) != 0;
+        of = cf != ((r & (msb >> 1)) != 0);
+    }
+    cpu->gpr[reg] = r;
+    soft_flags_set(cpu, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0), RFLAGS_CF | RFLAGS_OF);
+    return soft_next(cpu, in);
+}
+static int rol_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return rotate_reg(c, i, true);
+}
+static int ror_ri(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return rotate_reg(c, i, false);
+}
 /* by CL */
 static int shl_rc(struct soft_cpu *c, const struct soft_insn *i)
 {
@@ -432,6 +467,41 @@ static int lea_sib(struct soft_cpu *cpu, const struct soft_insn *in)
     return soft_next(cpu, in);
 }
 
+/* [seg: base + disp] with any segment (FS and GS bases too), a RIP-relative base or none: per-CPU
+ * data (gs:[disp]) and globals. Same address as soft_lin with no index in 64-bit mode. */
+static inline uint64_t lin_seg_disp(struct soft_cpu *cpu, const struct soft_operand *o)
+{
+    uint64_t a = (uint64_t)o->disp + cpu->segbase[o->seg];
+    if (o->base == SOFT_REG_RIP)
+        a += cpu->rip;
+    else if (o->base != SOFT_REG_NONE)
+        a += cpu->gpr[o->base];
+    soft_check_stack_ref(cpu, o->seg, a);
+    return a;
+}
+static int mov_r_segdisp(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    return mov_r_load(cpu, in, lin_seg_disp(cpu, &in->op[1]));
+}
+static int mov_segdisp_r(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[0];
+    soft_write(cpu, lin_seg_disp(cpu, o), o->size, cpu->gpr[in->op[1].reg]);
+    return soft_next(cpu, in);
+}
+/* MOV [seg: base + disp], imm (the decoder sign-extended the immediate). */
+static int mov_segdisp_i(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[0];
+    soft_write(cpu, lin_seg_disp(cpu, o), o->size, (uint64_t)in->op[1].disp);
+    return soft_next(cpu, in);
+}
+static int lea_index(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[1];
+    cpu->gpr[in->op[0].reg] = (cpu->gpr[o->index] << o->scale) + (uint64_t)o->disp;
+    return soft_next(cpu, in);
+}
 static int lea_rip(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = cpu->rip + (uint64_t)in->op[1].disp;
@@ -453,6 +523,13 @@ static bool is_base_disp64(const struct soft_insn *in, const struct soft_operand
 static bool is_wide_reg(const struct soft_operand *o)
 {
     return o->kind == OPK_REG && (o->size == 4 || o->size == 8);
+}
+
+/* [seg: base + disp], [seg: rip + disp] or [seg: disp] in 64-bit mode, any segment. */
+static bool is_seg_disp64(const struct soft_insn *in, const struct soft_operand *o)
+{
+    return o->kind == OPK_MEM && in->asize == 8 && o->index == SOFT_REG_NONE &&
+           (o->base < 16 || o->base == SOFT_REG_RIP || o->base == SOFT_REG_NONE);
 }
 
 soft_handler soft_fast_alu(const struct soft_insn *in)
@@ -503,6 +580,10 @@ soft_handler soft_fast_shift(const struct soft_insn *in)
         return by_cl ? shr_rc : shr_ri;
     case SOFT_SHIFT_SAR:
         return by_cl ? sar_rc : sar_ri;
+    case SOFT_SHIFT_ROL:
+        return by_cl ? NULL : rol_ri;
+    case SOFT_SHIFT_ROR:
+        return by_cl ? NULL : ror_ri;
     default:
         return NULL;
     }
@@ -519,6 +600,12 @@ soft_handler soft_fast_mov(const struct soft_insn *in)
         return mov_r_sib;
     if (is_wide_reg(a) && b->kind == OPK_REG && b->size == a->size)
         return a->size == 8 ? mov_rr64 : mov_rr32;
+    if (is_wide_reg(a) && is_seg_disp64(in, b) && b->size == a->size)
+        return mov_r_segdisp;
+    if (is_seg_disp64(in, a) && b->kind == OPK_REG && b->size == a->size)
+        return mov_segdisp_r;
+    if (is_seg_disp64(in, a) && b->kind == OPK_IMM)
+        return mov_segdisp_i;
     return NULL;
 }
 
@@ -533,6 +620,8 @@ soft_handler soft_fast_lea(const struct soft_insn *in)
         return lea_basedisp;
     if (b->base < 16 && b->index < 16)
         return lea_sib;
+    if (b->base == SOFT_REG_NONE && b->index < 16)
+        return lea_index;
     return NULL;
 }
 

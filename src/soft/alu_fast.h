@@ -42,5 +42,8 @@ soft_handler soft_fast_extend(const struct soft_insn *in, bool sign);
 soft_handler soft_fast_lea(const struct soft_insn *in);
 /* MUL (sign false) or IMUL (sign true, two- and three-operand forms). */
 soft_handler soft_fast_mul(const struct soft_insn *in, bool sign);
+/* cond_fast.c: SETcc into a low-byte register; CMOVcc between 32/64-bit registers. */
+soft_handler soft_fast_setcc(const struct soft_insn *in);
+soft_handler soft_fast_cmovcc(const struct soft_insn *in);
 
 #endif

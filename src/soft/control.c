@@ -27,6 +27,13 @@ int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in)
     return 1;
 }
 
+/* JMP rel with a 64-bit operand size (64-bit mode without a 66 prefix). */
+int soft_op_jmp_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->rip += (uint64_t)in->op[0].disp;
+    return soft_end_after(cpu, in);
+}
+
 /* Jcc with a 64-bit operand size (64-bit mode without a 66 prefix): no truncation. */
 int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in)
 {

@@ -42,6 +42,7 @@ int soft_op_cbw(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_cwd(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_xlat(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_nop(struct soft_cpu *cpu, const struct soft_insn *in);
+int soft_op_nop_next(struct soft_cpu *cpu, const struct soft_insn *in); /* threaded entry */
 int soft_op_flagop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_lahf(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_sahf(struct soft_cpu *cpu, const struct soft_insn *in);
@@ -74,7 +75,8 @@ int soft_op_enter(struct soft_cpu *cpu, const struct soft_insn *in);
 /* control.c */
 int soft_op_jmp(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in);
-/* Threaded entry (soft_insn.run; ends the block): */
+/* Threaded entries (soft_insn.run; they end the block): */
+int soft_op_jmp_rel64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jrcxz(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_loop(struct soft_cpu *cpu, const struct soft_insn *in);

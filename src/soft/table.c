@@ -303,7 +303,13 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
     case ZYDIS_MNEMONIC_SHL:
     case ZYDIS_MNEMONIC_SHR:
     case ZYDIS_MNEMONIC_SAR:
+    case ZYDIS_MNEMONIC_ROL:
+    case ZYDIS_MNEMONIC_ROR:
         return use_fast(in, soft_fast_shift(in), flags);
+    case ZYDIS_MNEMONIC_JMP:
+        if (in->fn == soft_op_jmp && in->asize == 8 && in->osize == 8 && a->kind == OPK_IMM)
+            in->run = soft_op_jmp_rel64;
+        return flags;
     case ZYDIS_MNEMONIC_MOVZX:
         return use_fast(in, soft_fast_extend(in, false), flags);
     case ZYDIS_MNEMONIC_MUL:
@@ -361,6 +367,12 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
             return flags | SOFT_H_ENDS_BLOCK;
         return flags;
     default:
+        if (in->fn == soft_op_setcc)
+            return use_fast(in, soft_fast_setcc(in), flags);
+        if (in->fn == soft_op_cmovcc)
+            return use_fast(in, soft_fast_cmovcc(in), flags);
+        if (in->fn == soft_op_nop)
+            in->run = soft_op_nop_next;
         return flags;
     }
 }

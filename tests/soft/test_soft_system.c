@@ -170,6 +170,27 @@ static void test_swapgs(void **state)
     harness_destroy(&h);
 }
 
+/* Loads and stores through FS and GS bases, with and without a base register, and an immediate
+ * store: the fast MOV forms must add the segment base exactly as the general path does. */
+SNIPPET(snip_segbase_moves,
+        "mov $0xc0000100, %ecx\n mov $0x200100, %eax\n xor %edx, %edx\n wrmsr\n"
+        " mov $0xc0000101, %ecx\n mov $0x200200, %eax\n wrmsr\n"
+        " mov $0x1122334455667788, %rax\n mov %rax, %fs:0x8\n"
+        " mov $0x10, %rbx\n movq $-5, %gs:0x8(%rbx)\n movl $0x99, %gs:0x30\n"
+        " mov $0x200000, %rsi\n mov 0x108(%rsi), %r8\n mov 0x218(%rsi), %r9\n"
+        " mov %gs:0x18, %r10\n mov %fs:-0x8(%rbx), %r11d\n mov %gs:0x30, %r12d\n hlt");
+static void test_segment_base_moves(void **state)
+{
+    struct harness h;
+    run_ok(&h, snip_segbase_moves, snip_segbase_moves_end);
+    assert_int_equal(h.st.gpr[GPR_R8], 0x1122334455667788ULL);
+    assert_int_equal(h.st.gpr[GPR_R9], (uint64_t)-5);
+    assert_int_equal(h.st.gpr[GPR_R10], (uint64_t)-5);
+    assert_int_equal(h.st.gpr[GPR_R11], 0x55667788);
+    assert_int_equal(h.st.gpr[GPR_R12], 0x99);
+    harness_destroy(&h);
+}
+
 SNIPPET(snip_io,
         "mov $0x5a, %al\n out %al, $0x80\n mov $0x3f8, %dx\n in (%dx), %eax\n"
         " mov $0x200000, %rsi\n movl $0x11223344, (%rsi)\n mov $4, %ecx\n rep outsb\n hlt");
@@ -218,11 +239,17 @@ static void test_segment_probes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cpuid),          cmocka_unit_test(test_rdtsc),
-        cmocka_unit_test(test_msrs),           cmocka_unit_test(test_kvmclock),
-        cmocka_unit_test(test_syscall_sysret), cmocka_unit_test(test_swapgs),
-        cmocka_unit_test(test_port_io),        cmocka_unit_test(test_kick),
-        cmocka_unit_test(test_segment_probes), cmocka_unit_test(test_spec_ctrl_msrs),
+        cmocka_unit_test(test_cpuid),
+        cmocka_unit_test(test_rdtsc),
+        cmocka_unit_test(test_msrs),
+        cmocka_unit_test(test_kvmclock),
+        cmocka_unit_test(test_syscall_sysret),
+        cmocka_unit_test(test_swapgs),
+        cmocka_unit_test(test_segment_base_moves),
+        cmocka_unit_test(test_port_io),
+        cmocka_unit_test(test_kick),
+        cmocka_unit_test(test_segment_probes),
+        cmocka_unit_test(test_spec_ctrl_msrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
