@@ -34,12 +34,86 @@ int soft_op_jmp_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
     return soft_end_after(cpu, in);
 }
 
-/* Jcc with a 64-bit operand size (64-bit mode without a 66 prefix): no truncation. */
-int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in)
+/* Jcc with a 64-bit operand size (64-bit mode without a 66 prefix): no truncation. One handler
+ * per condition code, so that soft_cond folds to the one test it needs. */
+static inline int jcc64(struct soft_cpu *cpu, const struct soft_insn *in, unsigned cc)
 {
-    if (soft_cond(cpu, in->aux))
+    if (soft_cond(cpu, cc))
         cpu->rip += (uint64_t)in->op[0].disp;
     return soft_end_after(cpu, in);
+}
+static int jo64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 0);
+}
+static int jno64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 1);
+}
+static int jb64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 2);
+}
+static int jnb64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 3);
+}
+static int jz64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 4);
+}
+static int jnz64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 5);
+}
+static int jbe64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 6);
+}
+static int jnbe64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 7);
+}
+static int js64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 8);
+}
+static int jns64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 9);
+}
+static int jp64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 10);
+}
+static int jnp64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 11);
+}
+static int jl64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 12);
+}
+static int jnl64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 13);
+}
+static int jle64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 14);
+}
+static int jnle64(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return jcc64(c, i, 15);
+}
+
+soft_handler soft_fast_jcc64(unsigned cc)
+{
+    static const soft_handler by_cc[16] = {
+        jo64, jno64, jb64, jnb64, jz64, jnz64, jbe64, jnbe64,
+        js64, jns64, jp64, jnp64, jl64, jnl64, jle64, jnle64,
+    };
+    return by_cc[cc & 15];
 }
 
 /* JCXZ/JECXZ/JRCXZ: the counter size is the address size. */

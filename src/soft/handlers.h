@@ -77,7 +77,8 @@ int soft_op_jmp(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in);
 /* Threaded entries (soft_insn.run; they end the block): */
 int soft_op_jmp_rel64(struct soft_cpu *cpu, const struct soft_insn *in);
-int soft_op_jcc64(struct soft_cpu *cpu, const struct soft_insn *in);
+/* The threaded Jcc rel for condition code cc with a 64-bit operand size. */
+soft_handler soft_fast_jcc64(unsigned cc);
 int soft_op_jrcxz(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_loop(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_op_call(struct soft_cpu *cpu, const struct soft_insn *in);

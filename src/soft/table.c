@@ -338,7 +338,7 @@ unsigned soft_handler_specialize(struct soft_insn *in, unsigned flags)
     case ZYDIS_MNEMONIC_JLE:
     case ZYDIS_MNEMONIC_JNLE:
         if (in->asize == 8 && in->osize == 8 && a->kind == OPK_IMM)
-            in->run = soft_op_jcc64;
+            in->run = soft_fast_jcc64(in->aux);
         return flags;
     case ZYDIS_MNEMONIC_PUSH:
         if (a->kind == OPK_REG && a->size == in->osize) {
