@@ -3,12 +3,12 @@
  * completed write and fdatasync (blk_file.io_hook). At every such point the test builds the
  * image a crash would leave and checks it: qcow2_check finds no corruption (leaks are allowed)
  * and every guest block holds its value as of the last acknowledged flush or a value written
- * after it. Crash models: SIGKILL (the file exactly as it is after each host write) and power
- * cut (at each fdatasync: the file as of the previous fdatasync plus subsets of the writes in
- * between, including a write torn after its first page). Between rounds the image is
- * abandoned without a flush and reopened, like the SIGKILL system test. Consecutive writes
- * that share no block run as one batch, as the block device's I/O thread runs queued
- * requests (deferred data transfers; several writes into one cluster). */
+ * after it. Crash models: SIGKILL (the file as it is after each host write, once no write is
+ * still being copied) and power cut (at each fdatasync: the file as of the previous fdatasync
+ * plus subsets of the writes in between, including a write torn after its first page). Between
+ * rounds the image is abandoned without a flush and reopened, like the SIGKILL system test.
+ * Consecutive writes that share no block run as one batch, as the block device's I/O thread
+ * runs queued requests (deferred data transfers; several writes into one cluster). */
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -238,9 +238,37 @@ static void clear_journal(struct crash *c)
     c->njournal = 0;
 }
 
+/* Waits until no host write of the image is being copied any more, so the file can be read as
+ * a crash would leave it. The hook runs between two host operations of the I/O thread, but the
+ * requests submitted before it may still run: a batch's deferred data writes (large ones on
+ * io-wq workers, IOSQE_ASYNC) and, when the hook reports a completion reaped while waiting for
+ * a synchronous operation, that operation. A read racing such a copy can see a page half old,
+ * half new, which no crash leaves: a killed process leaves each page of a write either written
+ * or not. So wait, without reaping (the driver accounts its own completions), until every
+ * request the kernel took from the submission queue has posted its completion; the file then
+ * holds those writes whole. They were not acknowledged to the guest (their ops lie after
+ * nflush), so block_ok still lets each block they touch hold its flushed value or the value of
+ * any later op, and nothing else. */
+static void settle(struct crash *c)
+{
+    struct io_uring *ring = &c->t.ring;
+    for (;;) {
+        /* An overflowed completion would never be counted as posted (see open_image). */
+        assert_false(IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW);
+        unsigned taken = io_uring_smp_load_acquire(ring->sq.khead);
+        unsigned posted = io_uring_smp_load_acquire(ring->cq.ktail);
+        if (taken == posted)
+            return;
+        struct io_uring_cqe *cqe;
+        int r = io_uring_wait_cqe_nr(ring, &cqe, io_uring_cq_ready(ring) + (taken - posted));
+        assert_true(r == 0 || r == -EINTR);
+    }
+}
+
 static void io_hook(void *arg, bool sync, uint64_t off, uint64_t len)
 {
     struct crash *c = arg;
+    settle(c);
     if (sync) {
         power_cut_states(c);
         clear_journal(c);
@@ -266,9 +294,27 @@ static void io_hook(void *arg, bool sync, uint64_t off, uint64_t len)
     free(now);
 }
 
+/* Opens the workload image like t_open, on a ring whose completion queue has room for every
+ * request that can be in flight at once (a batch's slots and one synchronous operation), so
+ * no completion overflows and settle() can count them. */
+static void open_image(struct crash *c)
+{
+    struct timg *t = &c->t;
+    memset(t, 0, sizeof(*t));
+    struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = 2 * BLK_BATCH_SLOTS};
+    assert_int_equal(io_uring_queue_init_params(8, &t->ring, &p), 0);
+    struct blk_open_opts o;
+    blk_open_opts_init(&o);
+    o.format = BLK_FORMAT_QCOW2;
+    int r = blk_image_open(c->img_path, &o, &t->ring, NULL, &t->img, t->err, sizeof(t->err));
+    if (r < 0)
+        fail_msg("cannot open %s: %s", c->img_path, t->err);
+    t->q = qcow2_from_image(t->img);
+}
+
 static void open_round(struct crash *c, struct blk_batch *batch)
 {
-    assert_int_equal(t_open(&c->t, c->img_path, BLK_FORMAT_QCOW2, false), 0);
+    open_image(c);
     /* One batch for the whole chain, as blk_open sets it up: a synchronous read of the backing
      * file may reap the completion of a deferred write to the image. */
     blk_batch_init(batch, &c->t.ring);
