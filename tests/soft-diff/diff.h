@@ -40,8 +40,11 @@ struct diff_case {
     char mnemonic[24];    /* the instruction under test (per-instruction counts) */
     uint64_t flags_undef; /* RFLAGS bits the SDM leaves undefined after this snippet */
     uint16_t gpr_undef;   /* GPRs whose final value is architecturally undefined */
-    bool cmp_fpu;         /* compare x87/SSE state too */
-    uint16_t fsw_undef;   /* x87 status word bits (C0..C3) the SDM leaves undefined */
+    /* GPRs whose bits 63:32 may end either as they were on entry or zeroed (vendors differ, see
+     * gen_string.c); their bits 31:0 are compared as usual. */
+    uint16_t gpr_hi_kept_or_zeroed;
+    bool cmp_fpu;       /* compare x87/SSE state too */
+    uint16_t fsw_undef; /* x87 status word bits (C0..C3) the SDM leaves undefined */
     struct diff_regs in;
     uint8_t win[DIFF_WIN_SIZE]; /* initial contents of the data window */
 };

@@ -40,6 +40,23 @@ static void gen_string(struct gen *g)
     gen_reserve(g, R_SI, rsi | hi);
     gen_reserve(g, R_DI, rdi | hi);
     g->c->in.rflags = (g->c->in.rflags & ~0x400ULL) | (df ? 0x400ULL : 0);
+    /* A REP instruction with 32-bit address size and ECX = 0 runs no iteration (SDM Vol. 2B
+     * REP/REPE/REPNE; APM Vol. 3 REP), and neither manual says whether the count and pointer
+     * registers are written then. Intel processors write ECX (MOVS/STOS also ESI/EDI), which
+     * zero-extends RCX (RSI/RDI) like every 32-bit register write (SDM Vol. 1 3.4.1.1); AMD
+     * processors leave them alone (seen on EPYC). So bits 63:32 of RCX and of the instruction's
+     * pointer registers may be kept or zeroed; bits 31:0 are compared as usual (the soft CPU
+     * models Intel: rep_touch in src/soft/string.c). */
+    if (rep && a32 && count == 0) {
+        static const uint16_t ptrs[] = {
+            [S_MOVS] = 1u << R_SI | 1u << R_DI,
+            [S_CMPS] = 1u << R_SI | 1u << R_DI,
+            [S_STOS] = 1u << R_DI,
+            [S_LODS] = 1u << R_SI,
+            [S_SCAS] = 1u << R_DI,
+        };
+        g->c->gpr_hi_kept_or_zeroed |= (uint16_t)(1u << R_CX | ptrs[op]);
+    }
 
     /* Similar buffers: the destination copies the source with a few changed bytes; SCAS looks
      * for AL/AX/EAX/RAX repeated. */

@@ -145,6 +145,37 @@ static void test_compare_catches_differences(void **state)
     free(c);
 }
 
+/* Implementation-specific outcomes: each allowed value is accepted, nothing else. */
+static void test_compare_vendor_choices(void **state)
+{
+    const uint8_t rep_stos[] = {0x67, 0xf3, 0xaa}; /* rep stosb with 32-bit addressing */
+    struct diff_case *c = new_case(rep_stos, sizeof rep_stos);
+    struct diff_outcome *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    char why[256];
+    assert_non_null(a);
+    assert_non_null(b);
+    /* ECX = 0: RCX's upper half kept (AMD) or zeroed (Intel). */
+    c->in.gpr[1] = 0x1234567800000000ULL;
+    c->gpr_hi_kept_or_zeroed = 1u << 1;
+    a->vector = b->vector = DIFF_END;
+    a->out.gpr[1] = 0x1234567800000000ULL;
+    b->out.gpr[1] = 0;
+    assert_true(diff_compare(c, a, b, why, sizeof why));
+    assert_true(diff_compare(c, b, a, why, sizeof why));
+    b->out.gpr[1] = 1; /* bits 31:0 are still compared */
+    assert_false(diff_compare(c, a, b, why, sizeof why));
+    assert_non_null(strstr(why, "rcx"));
+    b->out.gpr[1] = 0x1234567900000000ULL; /* neither kept nor zeroed */
+    assert_false(diff_compare(c, a, b, why, sizeof why));
+    c->gpr_hi_kept_or_zeroed = 0; /* only where the generator allows it */
+    b->out.gpr[1] = 0;
+    assert_false(diff_compare(c, a, b, why, sizeof why));
+
+    free(a);
+    free(b);
+    free(c);
+}
+
 static void test_undef_rules(void **state)
 {
     assert_int_equal(undef_flags(ZYDIS_MNEMONIC_ADD), 0);
@@ -197,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_native_add_and_store),
         cmocka_unit_test(test_native_faults_and_timeout),
         cmocka_unit_test(test_compare_catches_differences),
+        cmocka_unit_test(test_compare_vendor_choices),
         cmocka_unit_test(test_undef_rules),
         cmocka_unit_test(test_soft_agrees_on_known_snippet),
     };
