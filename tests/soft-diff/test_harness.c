@@ -171,6 +171,25 @@ static void test_compare_vendor_choices(void **state)
     b->out.gpr[1] = 0;
     assert_false(diff_compare(c, a, b, why, sizeof why));
 
+    /* #XM with only OM unmasked: PE may differ; with PM also unmasked it may not. */
+    const uint32_t in_mx = 0x1b80, mx_a = 0x1ba8, mx_b = 0x1b88;
+    *b = *a;
+    c->cmp_fpu = true;
+    memcpy(c->in.fx + 24, &in_mx, 4);
+    a->vector = b->vector = 19;
+    memcpy(a->out.fx + 24, &mx_a, 4);
+    memcpy(b->out.fx + 24, &mx_b, 4);
+    assert_true(diff_compare(c, a, b, why, sizeof why));
+    const uint32_t mx_ue = 0x1b98; /* UE as well: any other flag is compared */
+    memcpy(b->out.fx + 24, &mx_ue, 4);
+    assert_false(diff_compare(c, a, b, why, sizeof why));
+    memcpy(b->out.fx + 24, &mx_b, 4);
+    a->vector = b->vector = DIFF_END; /* no #XM: PE compared */
+    assert_false(diff_compare(c, a, b, why, sizeof why));
+    a->vector = b->vector = 19;
+    const uint32_t in_pm = 0x0b80; /* PM unmasked too */
+    memcpy(c->in.fx + 24, &in_pm, 4);
+    assert_false(diff_compare(c, a, b, why, sizeof why));
     free(a);
     free(b);
     free(c);
