@@ -27,6 +27,7 @@ uint64_t rng_edge(struct rng *r, unsigned size);
  * them yet. */
 struct gen_features {
     bool lzcnt, bmi1, popcnt, movbe, cx16, sse3, ssse3, mmx, sse2, fpu;
+    bool host_amd; /* the host is an AMD (or Hygon) processor: see gen_x87.c */
 };
 
 /* Generation state of one case. */

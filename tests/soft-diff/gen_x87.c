@@ -52,6 +52,19 @@ static void emit_st(struct gen *g, ZydisMnemonic m, unsigned a, unsigned b, unsi
     gen_emit(g, &rq, 0);
 }
 
+/* XXX: FLD m32fp/m64fp of a denormal with the denormal exception unmasked (FCW.DM = 0): both
+ * manuals say the load is not performed, TOP and the registers are left unchanged and #MF
+ * follows at the next x87 instruction (SDM Vol. 1 8.5.2; APM Vol. 1 x87 "Unmasked Responses",
+ * Table 6-22), and the soft CPU does that. AMD processors (seen on EPYC) push the normalized
+ * value anyway. On AMD hosts such a load gets a normal value instead (same significand, smallest
+ * normal exponent); elsewhere, and for arithmetic operands, denormals are still generated. */
+static bool amd_pushes_denormal(const struct gen *g, ZydisMnemonic m)
+{
+    uint16_t fcw;
+    memcpy(&fcw, g->c->in.fx, 2);
+    return m == ZYDIS_MNEMONIC_FLD && g->feat->host_amd && !(fcw & 0x2);
+}
+
 /* A memory operand of size bytes holding a value of that format. */
 static void emit_mem(struct gen *g, ZydisMnemonic m, unsigned size, bool integer)
 {
@@ -72,9 +85,15 @@ static void emit_mem(struct gen *g, ZydisMnemonic m, unsigned size, bool integer
         v.f = (float)x;
         if (rng_chance(g->rng, 10))
             v.u = 0x7f800001; /* SNaN */
+        if (amd_pushes_denormal(g, m) && (v.u & 0x7f800000) == 0 && (v.u & 0x007fffff) != 0)
+            v.u |= 0x00800000;
         gen_win_put(g, ea, v.u, 4);
     } else if (size == 8) {
-        gen_win_put(g, ea, f64_value(g->rng), 8);
+        uint64_t d = f64_value(g->rng);
+        if (amd_pushes_denormal(g, m) && (d & 0x7ff0000000000000ULL) == 0 &&
+            (d & 0x000fffffffffffffULL) != 0)
+            d |= 0x0010000000000000ULL;
+        gen_win_put(g, ea, d, 8);
     } else { /* m80: a normal with explicit integer bit, or an edge */
         uint64_t mant = rng_next(g->rng) | (1ULL << 63);
         uint16_t se = (uint16_t)(0x3fff - 70 + rng_below(g->rng, 140)) |

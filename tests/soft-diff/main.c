@@ -107,6 +107,14 @@ static void host_features(struct gen_features *f)
 {
     unsigned a, b, c, d;
     memset(f, 0, sizeof *f);
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+        char vendor[12];
+        memcpy(vendor, &b, 4);
+        memcpy(vendor + 4, &d, 4);
+        memcpy(vendor + 8, &c, 4);
+        f->host_amd =
+            memcmp(vendor, "AuthenticAMD", 12) == 0 || memcmp(vendor, "HygonGenuine", 12) == 0;
+    }
     if (__get_cpuid(1, &a, &b, &c, &d)) {
         f->popcnt = c & (1u << 23);
         f->movbe = c & (1u << 22);
