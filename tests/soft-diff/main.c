@@ -207,6 +207,25 @@ static void dump_input(const struct diff_case *c)
     }
 }
 
+/* The x87/SSE part of an FXSAVE image (with --verbose, for failures of x87/SSE cases). */
+static void dump_fx(const char *who, const uint8_t fx[512])
+{
+    uint16_t fcw, fsw;
+    uint32_t mxcsr;
+    memcpy(&fcw, fx, 2);
+    memcpy(&fsw, fx + 2, 2);
+    memcpy(&mxcsr, fx + 24, 4);
+    printf("       %s: fcw=%#x fsw=%#x ftw=%#x mxcsr=%#x\n", who, fcw, fsw, fx[4], mxcsr);
+    for (unsigned i = 0; i < 8; i++) {
+        uint64_t mant;
+        uint16_t se;
+        memcpy(&mant, fx + 32 + 16 * i, 8);
+        memcpy(&se, fx + 40 + 16 * i, 2);
+        printf("%s st%u=%04x:%016" PRIx64 "%s", i % 4 ? "" : "         ", i, se, mant,
+               i % 4 == 3 ? "\n" : "");
+    }
+}
+
 static void record(struct run *r, unsigned fam, const struct diff_case *c,
                    const struct diff_outcome *n, const struct diff_outcome *s)
 {
@@ -238,8 +257,13 @@ static void record(struct run *r, unsigned fam, const struct diff_case *c,
         if (n->vector >= 0)
             printf(" (host: #%d at %#" PRIx64 ")", n->vector, n->rip);
         printf("\n");
-        if (v != V_PASS && r->opt.verbose)
+        if (v != V_PASS && r->opt.verbose) {
             dump_input(c);
+            if (c->cmp_fpu) {
+                dump_fx("host", n->out.fx);
+                dump_fx("soft", s->out.fx);
+            }
+        }
         if (v != V_PASS)
             printf("       %s\n       reproduce: soft-diff --seed %" PRIu64
                    " --family %s --first %u --cases 1 --verbose\n",
