@@ -91,7 +91,10 @@ int soft_block_cache_init(struct soft_cpu *cpu)
     cpu->bhash = calloc(cpu->bhash_size, sizeof(*cpu->bhash));
     cpu->scratch =
         malloc(sizeof(struct soft_block) + (SOFT_BLOCK_MAX_INSNS + 1) * sizeof(struct soft_insn));
-    return cpu->bhash && cpu->scratch ? 0 : -ENOMEM;
+    if (!cpu->bhash || !cpu->scratch)
+        return -ENOMEM;
+    memset(cpu->scratch->chain, 0, sizeof(cpu->scratch->chain)); /* never chained from */
+    return 0;
 }
 
 void soft_block_cache_flush(struct soft_cpu *cpu)
@@ -167,12 +170,14 @@ static unsigned decode_run(struct soft_cpu *cpu, const uint8_t *bytes, size_t av
     return n;
 }
 
-/* Puts the sentinel after the block's last instruction (see struct soft_block). */
+/* Puts the sentinel after the block's last instruction (see struct soft_block); it knows its
+ * block, to chain from it. */
 static void seal_block(struct soft_block *b)
 {
     struct soft_insn *end = &b->insns[b->ninsns];
     memset(end, 0, sizeof(*end));
     end->run = soft_run_end;
+    end->op[0].disp = (int64_t)(uintptr_t)b;
 }
 
 /* An instruction that crosses a page boundary: fetch both pages and decode it alone into the

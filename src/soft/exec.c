@@ -319,17 +319,44 @@ int soft_run_plain(struct soft_cpu *cpu, const struct soft_insn *in)
     return soft_next(cpu, in);
 }
 
+/* The sentinel's entry: the block ran to its end. Unless the block loop has work to do (an
+ * interrupt poll is due, the budget is spent, a kick, an STI/MOV SS shadow, HLT, IF changed,
+ * not 64-bit mode), goes straight on into the successor the block remembers, accounting for
+ * the finished block here. The poll countdown bounds how many blocks chain this way before
+ * the loop runs again (and so the stack depth should a compiler not make these tail calls). */
 int soft_run_end(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+    struct soft_block *b = (struct soft_block *)(uintptr_t)in->op[0].disp;
+    uint64_t n = b->ninsns;
     cpu->stop_at = in;
-    return 1;
+    if (cpu->irq_poll_left <= 1 || cpu->budget_left <= n || cpu->mode != SOFT_MODE_64 ||
+        cpu->int_shadow || cpu->halted || (cpu->rflags & RFLAGS_IF) != cpu->if_at_entry ||
+        atomic_load_explicit(&cpu->kicked, memory_order_relaxed))
+        return 1;
+    uint64_t lin = cpu->segbase[SEG_CS] + cpu->rip;
+    struct soft_block *next;
+    if (chain_hit(cpu, &b->chain[0], lin))
+        next = b->chain[0].next;
+    else if (chain_hit(cpu, &b->chain[1], lin))
+        next = b->chain[1].next;
+    else
+        return 1;
+    cpu->irq_poll_left--;
+    cpu->budget_left -= n;
+    cpu->stats.instructions += n;
+    cpu->cur_block = next;
+    const struct soft_insn *first = next->insns;
+    cpu->insn_rip = cpu->rip;
+    cpu->rip += first->len;
+    return first->run(cpu, first);
 }
 
 /* XXX: RFLAGS.TF single-stepping, DR0-3 breakpoints and #AC alignment checks are not
  * implemented (CPUID does not advertise DE; TF is stored but never traps).
  * Runs one block, threaded: each instruction's entry runs the next (soft_next) until one ends
- * the block and records where. Returns the block if execution may chain from it (it ended
- * normally). */
+ * the block and records where; a block that runs to its end may chain into its successor
+ * (soft_run_end), which then ends in its place. Returns the block that ended if execution may
+ * chain from it (it ended normally). */
 static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *prev)
 {
     uint64_t lin = cpu->segbase[SEG_CS] + cpu->rip;
@@ -339,8 +366,11 @@ static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *pr
     struct soft_block *b = next_block(cpu, prev, lin);
     const struct soft_insn *in = b->insns;
     cpu->stop_block = false;
+    cpu->cur_block = b;
+    cpu->if_at_entry = cpu->rflags & RFLAGS_IF;
     cpu->rip += in->len;
     in->run(cpu, in);
+    b = cpu->cur_block;
     uint64_t n = (uint64_t)(cpu->stop_at - b->insns);
     if (cpu->mode != SOFT_MODE_64)
         cpu->rip = (uint32_t)cpu->rip;

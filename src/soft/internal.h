@@ -220,6 +220,8 @@ struct soft_cpu {
     bool int_shadow;                 /* STI / MOV SS: no interrupt before the next block */
     bool stop_block;                 /* set by memory writes that hit code: end the current block */
     const struct soft_insn *stop_at; /* set when a block ends: the first instruction not run */
+    struct soft_block *cur_block;    /* the block running (blocks chain into each other) */
+    uint64_t if_at_entry;            /* RFLAGS.IF when the block loop last ran a block */
     atomic_bool kicked;
     unsigned irq_poll_left; /* blocks until the interrupt controllers are polled again */
     uint64_t chain_gen;     /* bumped by TLB flushes, privilege changes and block frees */
@@ -623,18 +625,19 @@ static inline bool soft_block_valid(const struct soft_cpu *cpu, const struct sof
 }
 int soft_block_cache_init(struct soft_cpu *cpu);
 /* Threaded execution (exec.c): the entry of an instruction without a specialised threaded
- * handler, and the sentinel past a block's last instruction. */
+ * handler, and the sentinel past a block's last instruction (its op[0].disp holds the block),
+ * which may chain into the next block. */
 int soft_run_plain(struct soft_cpu *cpu, const struct soft_insn *in);
 int soft_run_end(struct soft_cpu *cpu, const struct soft_insn *in);
-/* Ends the block after in (a threaded handler of a block-ending instruction). */
+/* Ends the block after in and returns to the block loop. */
 static inline int soft_end_after(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->stop_at = in + 1;
     return 1;
 }
-/* The tail of every threaded handler: the next instruction of the block, unless a write hit
- * code (then the block ends here). GCC turns the call into a jump at -O2; where it does not,
- * the depth is bounded by SOFT_BLOCK_MAX_INSNS. */
+/* The tail of every threaded handler: the next instruction of the block (or the sentinel after
+ * its last), unless a write hit code (then the block ends here). GCC turns the call into a jump at
+ * -O2; where it does not, the depth is bounded by SOFT_BLOCK_MAX_INSNS. */
 static inline int soft_next(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     in++;
