@@ -186,8 +186,9 @@ int simd_op_fxrstor(struct soft_cpu *cpu, const struct soft_insn *in);
 int simd_op_ldmxcsr(struct soft_cpu *cpu, const struct soft_insn *in);
 int simd_op_stmxcsr(struct soft_cpu *cpu, const struct soft_insn *in);
 
-/* x87_host.c: host-executed x87 operations; each returns the host status word. ctl: the guest
- * FCW in bits 0..15 and FSW in bits 16..31. */
+/* x87_host.c: host-executed x87 operations; each returns the status word of the guest
+ * instruction under the guest's exception masks. ctl: the guest FCW in bits 0..15 and FSW in
+ * bits 16..31. */
 enum x87_unary {
     X87_U_SQRT,
     X87_U_RNDINT,
@@ -240,9 +241,10 @@ void x87_pop(struct soft_cpu *cpu);
 /* Reads ST(i); an empty register is a stack underflow: IE|SF, C1 = 0; returns false and the
  * masked response (QNaN indefinite) in *v, or false with *unmasked set. */
 bool x87_read(struct soft_cpu *cpu, unsigned i, long double *v, bool *unmasked);
-/* Merges exception flags of a host status word; returns false (and sets ES/B) if one is
- * unmasked, in which case the destination must not be written. cc: FSW_* condition bits to
- * copy from the host status word. */
+/* Merges exception flags of a host status word (ES/B if one is unmasked); returns false if an
+ * unmasked invalid, denormal or divide-by-zero exception means the operation is not performed
+ * (destination and stack untouched). cc: FSW_* condition bits to copy from the host status
+ * word. */
 bool x87_merge(struct soft_cpu *cpu, uint16_t host_sw, uint16_t cc);
 /* Raises IE (stack fault when sf); returns false if unmasked. */
 bool x87_invalid(struct soft_cpu *cpu, bool sf, bool c1);

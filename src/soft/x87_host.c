@@ -1,19 +1,40 @@
 /* Host-executed x87 kernels: each guest x87 operation runs as the same host x87 instruction
  * on host long double (the 80-bit extended format of the guest registers) with the guest FCW's
- * precision and rounding control loaded and every exception masked, and returns the host status
- * word so the caller can merge the exception flags and condition codes (SDM Vol. 1 chapter 8;
- * Vol. 2 per instruction). The host FCW is restored in the same asm statement. */
+ * precision and rounding control loaded, and returns the status word the guest instruction gives
+ * so the caller can merge the exception flags and condition codes (SDM Vol. 1 chapter 8; Vol. 2
+ * per instruction). Instructions whose stack shape does not depend on the exception response
+ * (arithmetic, unary, stores without pop) run with the guest's exception masks, so the host
+ * performs the unmasked responses itself: nothing done on an unmasked invalid, denormal or
+ * divide-by-zero exception (8.5.1-8.5.3), the bias-adjusted result of an unmasked overflow or
+ * underflow into a register, and no store to memory (8.5.4, 8.5.5). The others (loads, pops,
+ * pushes) run with IM/DM/ZM masked, or GCC's view of the host stack would be wrong, and their
+ * status word is then reduced to what an unmasked one of these gives. The pending host exception
+ * is cleared (FNCLEX) and the host FCW restored in the same asm statement. */
 #include "soft/simd.h"
 
-/* Loads the guest FCW (all exceptions masked) and the guest condition codes, so that codes an
- * instruction leaves unchanged (or leaves "undefined" but in practice untouched) come out as the
- * guest had them; the environment round trip keeps the tags of the operands GCC loaded. */
+/* Loads the guest FCW and the guest condition codes, so that codes an instruction leaves
+ * unchanged (or leaves "undefined" but in practice untouched) come out as the guest had them;
+ * the environment round trip keeps the tags of the operands GCC loaded. No waiting x87
+ * instruction runs between the operation and FNCLEX, so no host #MF is raised. */
 #define BEGIN                                                                                      \
-    "fnstcw %[hcw]\n\tfldcw %[gcw]\n\tfnclex\n\tfnstenv (%[env])\n\t"                              \
+    "fnstcw %[hcw]\n\tfnclex\n\tfldcw %[gcw]\n\tfnstenv (%[env])\n\t"                              \
     "andw $0xb8ff, 4(%[env])\n\torw %w[cc], 4(%[env])\n\tfldenv (%[env])\n\t"
-#define END "\n\tfnstsw %[sw]\n\tfldcw %[hcw]"
+#define END "\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[hcw]"
 
 /* ctl: guest FCW in bits 0..15, guest FSW in bits 16..31. */
+static uint16_t guest_cw(uint32_t ctl)
+{
+    return (uint16_t)(ctl & 0xffff);
+}
+
+/* For the instructions that pop or push: IM, DM and ZM masked (OM/UM as the guest's: an
+ * overflow or underflow into a register still completes the stack operation). */
+static uint16_t shape_cw(uint32_t ctl)
+{
+    return (uint16_t)(ctl | 0x07);
+}
+
+/* Comparisons and constants: every exception masked. */
 static uint16_t masked(uint32_t ctl)
 {
     return (uint16_t)((ctl & 0xffff) | 0x3f);
@@ -23,9 +44,20 @@ static uint16_t guest_cc(uint32_t ctl)
 {
     return (uint16_t)((ctl >> 16) & FSW_CC);
 }
+
+/* The status word of a shape_cw operation as the guest sees it: with an unmasked invalid,
+ * denormal or divide-by-zero exception the operation is not performed, so only those
+ * pre-computation flags are reported and the condition codes stay as they were. */
+static uint16_t shape_sw(uint16_t sw, uint32_t ctl)
+{
+    if (!(sw & ~ctl & 0x07))
+        return sw;
+    return (uint16_t)((sw & ~(0x3f | FSW_CC)) | (sw & 0x07) | guest_cc(ctl));
+}
+
 uint16_t x87_host_unary(enum x87_unary op, long double *x, uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = guest_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     long double v = *x;
     switch (op) {
@@ -78,7 +110,7 @@ uint16_t x87_host_unary(enum x87_unary op, long double *x, uint32_t ctl)
 
 uint16_t x87_host_binary(enum x87_binary op, long double *a, long double b, uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = guest_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     long double v = *a;
     switch (op) {
@@ -132,7 +164,7 @@ uint16_t x87_host_binary(enum x87_binary op, long double *a, long double b, uint
 /* FPATAN, FYL2X, FYL2XP1: x = ST(0), y = ST(1); the result replaces ST(1) and ST(0) pops. */
 uint16_t x87_host_pop2(enum x87_pop2 op, long double x, long double y, long double *r, uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = shape_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     long double v = 0;
     switch (op) {
@@ -156,7 +188,7 @@ uint16_t x87_host_pop2(enum x87_pop2 op, long double x, long double y, long doub
         break;
     }
     *r = v;
-    return sw;
+    return shape_sw(sw, ctl);
 }
 
 /* FSINCOS (st0 = cos, st1 = sin), FPTAN (st0 = 1.0, st1 = tan), FXTRACT (st0 = significand,
@@ -165,28 +197,26 @@ uint16_t x87_host_pop2(enum x87_pop2 op, long double x, long double y, long doub
 uint16_t x87_host_push2(enum x87_push2 op, long double x, long double *top, long double *below,
                         uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = shape_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     long double t = 0, b = 0;
     switch (op) {
     case X87_Q_SINCOS:
-        __asm__ volatile(
-            BEGIN
-            "fsincos\n\tfnstsw %[sw]\n\ttestw $0x400, %[sw]\n\tjz 1f\n\tfldz\n1:\n\tfldcw %[hcw]"
-            : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
-            : "0"(x), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
-            : "memory");
+        __asm__ volatile(BEGIN "fsincos\n\tfnstsw %[sw]\n\tfnclex\n\ttestw $0x400, %[sw]\n\tjz "
+                               "1f\n\tfldz\n1:\n\tfldcw %[hcw]"
+                         : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "0"(x), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
+                         : "memory");
         break;
     case X87_Q_PTAN:
-        __asm__ volatile(
-            BEGIN
-            "fptan\n\tfnstsw %[sw]\n\ttestw $0x400, %[sw]\n\tjz 1f\n\tfldz\n1:\n\tfldcw %[hcw]"
-            : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
-            : "0"(x), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
-            : "memory");
+        __asm__ volatile(BEGIN "fptan\n\tfnstsw %[sw]\n\tfnclex\n\ttestw $0x400, %[sw]\n\tjz "
+                               "1f\n\tfldz\n1:\n\tfldcw %[hcw]"
+                         : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
+                         : "0"(x), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
+                         : "memory");
         break;
     case X87_Q_XTRACT:
-        __asm__ volatile(BEGIN "fxtract\n\tfnstsw %[sw]\n\tfldcw %[hcw]"
+        __asm__ volatile(BEGIN "fxtract\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[hcw]"
                          : "=t"(t), "=u"(b), [sw] "=m"(sw), [hcw] "+m"(hcw)
                          : "0"(x), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
                          : "memory");
@@ -194,7 +224,7 @@ uint16_t x87_host_push2(enum x87_push2 op, long double x, long double *top, long
     }
     *top = t;
     *below = b;
-    return sw;
+    return shape_sw(sw, ctl);
 }
 
 /* FCOM/FUCOM (status word C0/C2/C3) and FCOMI/FUCOMI (ZF/PF/CF in *eflags) of a vs b. */
@@ -232,7 +262,7 @@ uint16_t x87_host_compare(bool unordered_ok, bool eflags_form, long double a, lo
 /* Loads of m32fp/m64fp (SNaN -> IE, denormal -> DE) and the constants. */
 uint16_t x87_host_load_f32(const uint8_t *m, long double *r, uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = shape_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     long double v;
     __asm__ volatile(
@@ -241,12 +271,12 @@ uint16_t x87_host_load_f32(const uint8_t *m, long double *r, uint32_t ctl)
         : [m] "m"(*(const uint8_t(*)[4])m), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
         : "memory");
     *r = v;
-    return sw;
+    return shape_sw(sw, ctl);
 }
 
 uint16_t x87_host_load_f64(const uint8_t *m, long double *r, uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = shape_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     long double v;
     __asm__ volatile(
@@ -255,7 +285,7 @@ uint16_t x87_host_load_f64(const uint8_t *m, long double *r, uint32_t ctl)
         : [m] "m"(*(const uint8_t(*)[8])m), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
         : "memory");
     *r = v;
-    return sw;
+    return shape_sw(sw, ctl);
 }
 
 uint16_t x87_host_const(unsigned which, long double *r, uint32_t ctl)
@@ -318,7 +348,7 @@ uint16_t x87_host_const(unsigned which, long double *r, uint32_t ctl)
  * NaN -> integer indefinite with IE). */
 uint16_t x87_host_store_f(long double x, unsigned size, uint8_t *m, uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = guest_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     if (size == 4)
         __asm__ volatile(BEGIN "fsts %[m]" END
@@ -335,7 +365,7 @@ uint16_t x87_host_store_f(long double x, unsigned size, uint8_t *m, uint32_t ctl
 
 uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *m, uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = size == 8 ? shape_cw(ctl) : guest_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     if (truncate)
         gcw = (uint16_t)(gcw | 0xc00); /* FISTTP semantics through RC = toward zero */
@@ -354,7 +384,7 @@ uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *
                          : [m] "=m"(*(uint8_t(*)[8])m), [sw] "=m"(sw), [hcw] "+m"(hcw)
                          : "t"(x), [gcw] "m"(gcw), [env] "r"(env), [cc] "r"(cc)
                          : "memory");
-    return sw;
+    return size == 8 ? shape_sw(sw, ctl) : sw; /* FISTP m64 pops (FIST m16/m32 do not) */
 }
 
 /* FADD..FDIVR and FCOM with a memory operand, run as the memory form on the host (the
@@ -363,7 +393,7 @@ uint16_t x87_host_store_i(long double x, unsigned size, bool truncate, uint8_t *
 uint16_t x87_host_arith_mem(unsigned op, unsigned kind, long double *st0, const uint8_t *m,
                             uint32_t ctl)
 {
-    uint16_t sw = 0, hcw, gcw = masked(ctl), cc = guest_cc(ctl);
+    uint16_t sw = 0, hcw, gcw = guest_cw(ctl), cc = guest_cc(ctl);
     uint8_t env[28];
     long double v = *st0;
     switch (op * 4 + kind) {

@@ -11,11 +11,19 @@ static uint32_t fcw_of(struct soft_cpu *cpu)
     return simd_get16(cpu, FX_FCW) | (uint32_t)simd_get16(cpu, FX_FSW) << 16;
 }
 
-/* Would the flags of host_sw raise an unmasked exception that suppresses the store? An
- * unmasked precision exception still stores the rounded result (SDM Vol. 1 8.5.6). */
+/* Would the flags of host_sw raise an unmasked exception that suppresses a store to memory?
+ * Unmasked overflow and underflow do (SDM Vol. 1 8.5.4, 8.5.5); an unmasked precision
+ * exception still stores the rounded result (8.5.6). */
 static bool unmasked_in(struct soft_cpu *cpu, uint16_t host_sw)
 {
     return (host_sw & ~simd_get16(cpu, FX_FCW) & 0x1f) != 0;
+}
+
+/* Does host_sw hold an unmasked invalid, denormal or divide-by-zero exception, so that the
+ * operation is not performed (8.5.1-8.5.3)? */
+static bool suppressed(struct soft_cpu *cpu, uint16_t host_sw)
+{
+    return (host_sw & ~simd_get16(cpu, FX_FCW) & 0x07) != 0;
 }
 
 /* Reads a memory operand of an x87 instruction as an extended value: m32fp/m64fp/m80fp, or
@@ -41,7 +49,7 @@ static bool read_mem_value_sw(struct soft_cpu *cpu, const struct soft_insn *in, 
     }
     *load_sw =
         size == 4 ? x87_host_load_f32(m, v, fcw_of(cpu)) : x87_host_load_f64(m, v, fcw_of(cpu));
-    return !unmasked_in(cpu, *load_sw);
+    return !suppressed(cpu, *load_sw);
 }
 
 static bool read_mem_value(struct soft_cpu *cpu, const struct soft_insn *in, unsigned i,
@@ -145,9 +153,11 @@ int x87_op_fst(struct soft_cpu *cpu, const struct soft_insn *in)
     } else {
         uint8_t m[8];
         uint16_t sw = x87_host_store_f(v, o->size == 4 ? 4 : 8, m, fcw_of(cpu));
-        if (!unmasked_in(cpu, sw))
+        bool store = !unmasked_in(cpu, sw);
+        if (store)
             simd_write(cpu, in, 0, m, o->size == 4 ? 4 : 8, false);
-        if (!x87_merge(cpu, sw, FSW_CC))
+        x87_merge(cpu, sw, FSW_CC);
+        if (!store) /* nothing stored, no pop */
             return 0;
     }
     if (in->aux & 1)
@@ -168,9 +178,11 @@ int x87_op_fist(struct soft_cpu *cpu, const struct soft_insn *in)
     if (!x87_read(cpu, 0, &v, &um) && um)
         return 0;
     uint16_t sw = x87_host_store_i(v, size, in->aux & 2, m, fcw_of(cpu));
-    if (!unmasked_in(cpu, sw))
+    bool store = !unmasked_in(cpu, sw);
+    if (store)
         simd_write(cpu, in, 0, m, size, false);
-    if (!x87_merge(cpu, sw, FSW_CC))
+    x87_merge(cpu, sw, FSW_CC);
+    if (!store)
         return 0;
     if (in->aux & 1)
         x87_pop(cpu);
@@ -429,7 +441,7 @@ int x87_op_push2(struct soft_cpu *cpu, const struct soft_insn *in)
         return 0;
     }
     uint16_t sw = x87_host_push2((enum x87_push2)in->aux, x, &top, &below, fcw_of(cpu));
-    if (unmasked_in(cpu, sw) || (in->aux != X87_Q_XTRACT && (sw & FSW_C2))) {
+    if (suppressed(cpu, sw) || (in->aux != X87_Q_XTRACT && (sw & FSW_C2))) {
         x87_merge(cpu, sw, FSW_CC);
         return 0;
     }

@@ -132,11 +132,14 @@ bool x87_merge(struct soft_cpu *cpu, uint16_t host_sw, uint16_t cc)
     if (raised & ~fcw & 0x3f)
         fsw |= FSW_ES | FSW_B;
     simd_set16(cpu, FX_FSW, fsw);
-    /* An unmasked precision exception does not suppress the result (SDM Vol. 1 8.5.6).
-     * XXX: unmasked overflow/underflow with a register destination should store the result
-     * with a biased exponent and set C1 (8.5.4, 8.5.5); ember leaves the destination alone.
+    /* Only an unmasked invalid, denormal or divide-by-zero exception leaves the destination
+     * and the stack alone (SDM Vol. 1 8.5.1-8.5.3); with an unmasked overflow or underflow the
+     * host result is the bias-adjusted one and is stored into a register (8.5.4, 8.5.5), with
+     * an unmasked precision exception the rounded result (8.5.6). Stores to memory check
+     * overflow/underflow themselves. The host status word already reflects the unmasked
+     * response (x87_host.c), C1 included.
      * XXX: FLD ST(i) of an empty register with IE unmasked pushes on hardware; not here. */
-    return !(raised & ~fcw & 0x1f);
+    return !(raised & ~fcw & 0x07);
 }
 
 /* Tag of one register from its contents: 0 valid, 1 zero, 2 special (NaN, infinity,
