@@ -54,6 +54,7 @@
 
 /* Legacy interrupt lines (GSIs on the IOAPIC / ISA IRQs on the PIC) */
 #define IRQ_PIT  0
+#define IRQ_KBD  1 /* i8042 keyboard port (announced; ember has no keyboard behind it) */
 #define IRQ_COM1 4
 #define IRQ_RTC  8
 #define IRQ_SCI  9

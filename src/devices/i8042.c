@@ -1,4 +1,5 @@
-/* i8042 controller: status, configuration byte, self test, and the reset line (0xFE). */
+/* i8042 controller: status, configuration byte, port enables, self and interface tests, and the
+ * reset line (0xFE). */
 #include "devices/i8042.h"
 
 #include <errno.h>
@@ -42,6 +43,21 @@ void i8042_write(struct i8042 *k, uint16_t port, uint8_t value)
     case I8042_CMD_SELF_TEST:
         put_output(k, I8042_SELF_TEST_OK);
         break;
+    case I8042_CMD_KBD_TEST:
+        put_output(k, I8042_KBD_TEST_OK);
+        break;
+    case I8042_CMD_DISABLE_KBD:
+        k->config |= I8042_CONFIG_KBD_OFF;
+        break;
+    case I8042_CMD_ENABLE_KBD:
+        k->config &= (uint8_t)~I8042_CONFIG_KBD_OFF;
+        break;
+    case I8042_CMD_DISABLE_AUX:
+        k->config |= I8042_CONFIG_AUX_OFF;
+        break;
+    case I8042_CMD_ENABLE_AUX:
+        k->config &= (uint8_t)~I8042_CONFIG_AUX_OFF;
+        break;
     case I8042_CMD_PULSE_RESET:
         log_info("i8042: reset requested by the guest");
         if (k->vm)
@@ -83,7 +99,7 @@ static void i8042_reset(void *opaque)
     k->config = 0;
     k->out = 0;
     k->pending_cmd = 0;
-    k->status = I8042_STATUS_SYS;
+    k->status = I8042_STATUS_SYS | I8042_STATUS_UNLOCKED;
 }
 
 static void i8042_destroy(void *opaque)

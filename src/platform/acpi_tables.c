@@ -202,6 +202,24 @@ static void dsdt_simple_device(struct aml *a, const char *name, const char *hid,
     aml_end(a);
 }
 
+/* The i8042 keyboard controller (PNP0303): data port, command port, keyboard IRQ. No PS/2 mouse
+ * device (PNP0F13) is announced, so Linux does not probe an AUX port, which would wait about a
+ * second for the loopback and interface tests of a mouse port that is not there. */
+static void dsdt_keyboard_controller(struct aml *a)
+{
+    aml_device(a, "KBD");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0303");
+    struct aml r;
+    aml_init(&r);
+    aml_res_io(&r, PORT_I8042_DATA, 1);
+    aml_res_io(&r, PORT_I8042_CMD, 1);
+    aml_res_irq(&r, IRQ_KBD);
+    aml_res_end(&r);
+    emit_crs(a, &r);
+    aml_end(a);
+}
+
 static void dsdt_motherboard(struct aml *a)
 {
     aml_device(a, "MRES");
@@ -233,6 +251,7 @@ static void dsdt_body(struct aml *a)
     dsdt_pci0(a);
     dsdt_simple_device(a, "COM1", "PNP0501", 1, PORT_COM1, 8, IRQ_COM1);
     dsdt_simple_device(a, "RTC", "PNP0B00", 0, PORT_RTC, 2, IRQ_RTC);
+    dsdt_keyboard_controller(a);
     dsdt_motherboard(a);
     aml_end(a);
 }

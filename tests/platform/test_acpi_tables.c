@@ -194,6 +194,9 @@ static void test_dsdt_iasl(void **state)
     assert_non_null(strstr(text, "Device (COM1)"));
     assert_non_null(strstr(text, "EisaId (\"PNP0501\")"));
     assert_non_null(strstr(text, "IO (Decode16"));
+    assert_non_null(strstr(text, "Device (KBD)"));
+    assert_non_null(strstr(text, "EisaId (\"PNP0303\")"));
+    assert_null(strstr(text, "PNP0F13")); /* no PS/2 mouse */
     assert_non_null(strstr(text, "0xE0000000"));
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
