@@ -47,12 +47,13 @@ static uint16_t guest_cc(uint32_t ctl)
 
 /* The status word of a shape_cw operation as the guest sees it: with an unmasked invalid,
  * denormal or divide-by-zero exception the operation is not performed, so only those
- * pre-computation flags are reported and the condition codes stay as they were. */
+ * pre-computation flags are reported, C1 is 0 (nothing was rounded up; the host gives that for
+ * the instructions run with the guest's masks) and C0/C2/C3 stay as they were. */
 static uint16_t shape_sw(uint16_t sw, uint32_t ctl)
 {
     if (!(sw & ~ctl & 0x07))
         return sw;
-    return (uint16_t)((sw & ~(0x3f | FSW_CC)) | (sw & 0x07) | guest_cc(ctl));
+    return (uint16_t)((sw & ~(0x3f | FSW_CC)) | (sw & 0x07) | (guest_cc(ctl) & ~FSW_C1));
 }
 
 uint16_t x87_host_unary(enum x87_unary op, long double *x, uint32_t ctl)
