@@ -3,8 +3,9 @@
  * arithmetic (x87-arith), data movement and stack management (x87-move) or comparisons
  * (x87-cmp). The whole x87 state (FCW, FSW, abridged FTW, ST0..7) is compared; C0/C2/C3 are
  * masked where the SDM says "undefined" (after arithmetic, loads, stores, FXCH, FCOMI...).
- * Transcendental instructions (FSIN, F2XM1, FYL2X, ...) are left out: their last-bit results are
- * model-specific. */
+ * Transcendental instructions (FSIN, F2XM1, FYL2X, ...) have model-specific last-bit results;
+ * the soft CPU runs them on the host, so x87-trans checks the stack and exception handling
+ * around them (pushes, pops, unmasked exceptions) on that host. */
 #include <string.h>
 
 #include "gen.h"
@@ -308,6 +309,21 @@ static void gen_x87_cmp(struct gen *g)
     g->done = true;
 }
 
+static void gen_x87_trans(struct gen *g)
+{
+    static const ZydisMnemonic ops[] = {ZYDIS_MNEMONIC_FSIN,    ZYDIS_MNEMONIC_FCOS,
+                                        ZYDIS_MNEMONIC_FSINCOS, ZYDIS_MNEMONIC_FPTAN,
+                                        ZYDIS_MNEMONIC_F2XM1,   ZYDIS_MNEMONIC_FPATAN,
+                                        ZYDIS_MNEMONIC_FYL2X,   ZYDIS_MNEMONIC_FYL2XP1,
+                                        ZYDIS_MNEMONIC_FSCALE,  ZYDIS_MNEMONIC_FXTRACT};
+    x87_begin(g);
+    unsigned n = 1 + (unsigned)rng_below(g->rng, 2);
+    for (unsigned i = 0; i < n; i++) {
+        g->c->mnemonic[0] = 0;
+        emit0(g, ops[rng_below(g->rng, sizeof ops / sizeof ops[0])]);
+    }
+}
+
 static bool have_fpu(const struct gen_features *f)
 {
     return f->fpu;
@@ -321,3 +337,6 @@ const struct gen_family gen_family_x87_move = {
 const struct gen_family gen_family_x87_cmp = {
     "x87-cmp", "FCOM(P)(P) FUCOM(P)(P) FCOMI FUCOMI FTST FXAM FICOM, FNSTSW+SAHF", gen_x87_cmp,
     have_fpu};
+const struct gen_family gen_family_x87_trans = {
+    "x87-trans", "FSIN FCOS FSINCOS FPTAN F2XM1 FPATAN FYL2X FYL2XP1 FSCALE FXTRACT (host results)",
+    gen_x87_trans, have_fpu};
