@@ -436,7 +436,7 @@ int soft_op_nop(struct soft_cpu *cpu, const struct soft_insn *in)
 /* The threaded entry of NOP and its kin (multi-byte NOPs, PAUSE, ENDBR, PREFETCH). */
 int soft_op_nop_next(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* CLC, STC, CMC, CLD, STD (aux selects). */

@@ -51,7 +51,7 @@ static inline int alu_reg(struct soft_cpu *cpu, const struct soft_insn *in, unsi
     }
     if (op != SOFT_ALU_CMP)
         cpu->gpr[reg] = r & m; /* 32-bit results zero-extend */
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static inline uint64_t src_reg(const struct soft_cpu *cpu, const struct soft_insn *in)
@@ -182,7 +182,7 @@ static int test_rr(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned size = in->op[0].size;
     uint64_t r = cpu->gpr[in->op[0].reg] & cpu->gpr[in->op[1].reg] & soft_mask(size);
     soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int test_ri(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -190,7 +190,7 @@ static int test_ri(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned size = in->op[0].size;
     uint64_t r = cpu->gpr[in->op[0].reg] & (uint64_t)in->op[1].disp & soft_mask(size);
     soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* INC (aux 0) / DEC (aux 1) of a register: CF is kept. */
@@ -204,7 +204,7 @@ static int incdec_r(struct soft_cpu *cpu, const struct soft_insn *in)
     cpu->gpr[reg] = r;
     soft_lazy(cpu, in->aux ? LF_DEC : LF_INC, size, r, a, 1);
     cpu->lf.aux = cf;
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* The count of a shift by an immediate (or by 1 for the D0/D1 forms). */
@@ -224,7 +224,7 @@ static inline int shift_reg(struct soft_cpu *cpu, const struct soft_insn *in, un
     bool cf, of;
     if (count == 0) {
         cpu->gpr[reg] = a; /* flags unchanged; a 32-bit destination still zero-extends */
-        return soft_next(cpu, in);
+        return soft_next_nostore(cpu, in);
     }
     switch (kind) {
     case SOFT_SHIFT_SHL:
@@ -247,7 +247,7 @@ static inline int shift_reg(struct soft_cpu *cpu, const struct soft_insn *in, un
     }
     cpu->gpr[reg] = r;
     soft_lazy_result(cpu, size, r, cf, of);
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int shl_ri(struct soft_cpu *c, const struct soft_insn *i)
@@ -271,7 +271,7 @@ static inline int rotate_reg(struct soft_cpu *cpu, const struct soft_insn *in, b
     uint64_t a = cpu->gpr[reg] & m, msb = 1ULL << (bits - 1);
     if (count == 0) {
         cpu->gpr[reg] = a; /* flags unchanged; a 32-bit destination still zero-extends */
-        return soft_next(cpu, in);
+        return soft_next_nostore(cpu, in);
     }
     unsigned c = count % bits;
     uint64_t r;
@@ -287,7 +287,7 @@ static inline int rotate_reg(struct soft_cpu *cpu, const struct soft_insn *in, b
     }
     cpu->gpr[reg] = r;
     soft_flags_set(cpu, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0), RFLAGS_CF | RFLAGS_OF);
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 static int rol_ri(struct soft_cpu *c, const struct soft_insn *i)
 {
@@ -323,14 +323,14 @@ static inline uint64_t ext_src(struct soft_cpu *cpu, const struct soft_insn *in)
 static int movzx_r(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = ext_src(cpu, in); /* zero-extended into 32 or 64 bits */
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int movsx_r(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     uint64_t v = soft_sext(ext_src(cpu, in), in->op[1].size);
     cpu->gpr[in->op[0].reg] = v & soft_mask(in->op[0].size);
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* Two- and three-operand IMUL into a 32/64-bit register: CF = OF = the product did not fit. */
@@ -349,7 +349,7 @@ static inline int imul_reg(struct soft_cpu *cpu, const struct soft_insn *in, uin
         cpu->gpr[reg] = lo;
         soft_lazy_result(cpu, 4, lo, of, of);
     }
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int imul_rr(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -381,7 +381,7 @@ static int mul_wide(struct soft_cpu *cpu, const struct soft_insn *in)
         cpu->gpr[GPR_RDX] = hi;
         soft_lazy_result(cpu, 4, lo, hi != 0, hi != 0);
     }
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* Linear address of a [base + disp] operand in 64-bit mode with a 64-bit address size and a
@@ -399,7 +399,7 @@ static inline int mov_r_load(struct soft_cpu *cpu, const struct soft_insn *in, u
 {
     uint64_t v = soft_read(cpu, lin, in->op[1].size);
     cpu->gpr[in->op[0].reg] = in->op[0].size == 8 ? v : (uint32_t)v;
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int mov_r_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -430,13 +430,13 @@ static int mov_r_sib(struct soft_cpu *cpu, const struct soft_insn *in)
 static int mov_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = cpu->gpr[in->op[1].reg];
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int mov_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = (uint32_t)cpu->gpr[in->op[1].reg];
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* CMP [base + disp], reg or imm (any size): compare only, nothing written. */
@@ -448,7 +448,7 @@ static int cmp_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
     uint64_t a = soft_read(cpu, lin_base_disp(cpu, o), size);
     uint64_t b = (src->kind == OPK_IMM ? (uint64_t)src->disp : cpu->gpr[src->reg]) & m;
     soft_lazy(cpu, LF_SUB, size, a - b, a, b);
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* LEA into a 64-bit register with a 64-bit address size: no segment, no access. */
@@ -456,7 +456,7 @@ static int lea_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     const struct soft_operand *o = &in->op[1];
     cpu->gpr[in->op[0].reg] = cpu->gpr[o->base] + (uint64_t)o->disp;
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int lea_sib(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -464,7 +464,7 @@ static int lea_sib(struct soft_cpu *cpu, const struct soft_insn *in)
     const struct soft_operand *o = &in->op[1];
     cpu->gpr[in->op[0].reg] =
         cpu->gpr[o->base] + (cpu->gpr[o->index] << o->scale) + (uint64_t)o->disp;
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* [seg: base + disp] with any segment (FS and GS bases too), a RIP-relative base or none: per-CPU
@@ -500,12 +500,12 @@ static int lea_index(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     const struct soft_operand *o = &in->op[1];
     cpu->gpr[in->op[0].reg] = (cpu->gpr[o->index] << o->scale) + (uint64_t)o->disp;
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 static int lea_rip(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->gpr[in->op[0].reg] = cpu->rip + (uint64_t)in->op[1].disp;
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static bool is_sib64(const struct soft_insn *in, const struct soft_operand *o)

@@ -8,7 +8,7 @@ static int setcc_r8(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     unsigned reg = in->op[0].reg;
     cpu->gpr[reg] = (cpu->gpr[reg] & ~0xffULL) | (uint64_t)soft_cond(cpu, in->aux);
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 /* A false condition still writes a 32-bit destination, which zero-extends it. */
@@ -16,7 +16,7 @@ static int cmovcc_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     if (soft_cond(cpu, in->aux))
         cpu->gpr[in->op[0].reg] = cpu->gpr[in->op[1].reg];
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 static int cmovcc_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -24,7 +24,7 @@ static int cmovcc_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
     unsigned dst = in->op[0].reg;
     uint64_t v = soft_cond(cpu, in->aux) ? cpu->gpr[in->op[1].reg] : cpu->gpr[dst];
     cpu->gpr[dst] = (uint32_t)v;
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 soft_handler soft_fast_setcc(const struct soft_insn *in)

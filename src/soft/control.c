@@ -31,7 +31,7 @@ int soft_op_jcc(struct soft_cpu *cpu, const struct soft_insn *in)
 int soft_op_jmp_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->rip += (uint64_t)in->op[0].disp;
-    return soft_next(cpu, in); /* the block's sentinel */
+    return soft_next_nostore(cpu, in); /* the block's sentinel */
 }
 
 /* Jcc with a 64-bit operand size (64-bit mode without a 66 prefix): no truncation. One handler
@@ -40,7 +40,7 @@ static inline int jcc64(struct soft_cpu *cpu, const struct soft_insn *in, unsign
 {
     if (soft_cond(cpu, cc))
         cpu->rip += (uint64_t)in->op[0].disp;
-    return soft_next(cpu, in); /* the block's sentinel */
+    return soft_next_nostore(cpu, in); /* the block's sentinel */
 }
 static int jo64(struct soft_cpu *c, const struct soft_insn *i)
 {
@@ -170,7 +170,7 @@ int soft_op_call_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
 int soft_op_ret64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     cpu->rip = soft_pop64(cpu);
-    return soft_next(cpu, in); /* the block's sentinel */
+    return soft_next_nostore(cpu, in); /* the block's sentinel */
 }
 
 /* Loads CS for a far transfer to sel (same or outer privilege; SDM RET far, IRET). */

@@ -649,6 +649,16 @@ static inline int soft_next(struct soft_cpu *cpu, const struct soft_insn *in)
     cpu->rip += in->len;
     return in->run(cpu, in);
 }
+
+/* soft_next for handlers that write no guest memory: only a memory write can invalidate the
+ * code of the running block (soft_code_write sets stop_block), so there is nothing to check. */
+static inline int soft_next_nostore(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    in++;
+    cpu->insn_rip = cpu->rip;
+    cpu->rip += in->len;
+    return in->run(cpu, in);
+}
 void soft_block_cache_destroy(struct soft_cpu *cpu);
 void soft_block_cache_flush(struct soft_cpu *cpu);
 soft_handler soft_handler_for(unsigned mnemonic, unsigned *aux);

@@ -119,7 +119,7 @@ int soft_op_pop_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
     uint64_t v = soft_pop64(cpu);
     cpu->gpr[in->op[0].reg] = v; /* POP RSP: the popped value wins */
-    return soft_next(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 
 int soft_op_pushf(struct soft_cpu *cpu, const struct soft_insn *in)
