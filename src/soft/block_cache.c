@@ -109,7 +109,7 @@ void soft_block_cache_flush(struct soft_cpu *cpu)
         cpu->bhash[i] = NULL;
     }
     cpu->nblocks = 0;
-    cpu->chain_gen++; /* chain pointers may name freed blocks */
+    soft_chains_drop(cpu); /* chain pointers may name freed blocks */
 }
 
 void soft_block_cache_destroy(struct soft_cpu *cpu)
@@ -234,7 +234,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
         *pp = b->hnext;
         free(b);
         cpu->nblocks--;
-        cpu->chain_gen++; /* chain pointers may name it */
+        soft_chains_drop(cpu); /* chain pointers may name it */
         break;
     }
 

@@ -281,8 +281,8 @@ static void chain_set(struct soft_chain *c, uint64_t lin, uint64_t gen, struct s
 
 /* The block for linear address lin: the successor remembered by prev, else the per-CPU
  * linear-address cache, else a cache lookup (or translation), then remembered in both. A
- * remembered entry is valid while the CPU's chain_gen is unchanged (no TLB flush, privilege or
- * mode change, or block freed) and its page generation is. */
+ * remembered entry is valid while the CPU's chain_gen is unchanged (no TLB flush, mode change
+ * or block freed; the same privilege class) and its page generation is. */
 static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *prev, uint64_t lin)
 {
     if (prev) {

@@ -79,8 +79,10 @@ struct soft_insn {
 struct soft_block;
 
 /* A remembered successor of a block: the block that ran next when execution left this one
- * for linear address lin. Valid while the CPU's chain_gen still equals gen (no TLB flush,
- * privilege change or block freed since) and the successor's page generation is unchanged. */
+ * for linear address lin. Valid while the CPU's chain_gen still equals gen (no TLB flush, mode
+ * change or block freed since, and the same privilege class: user or supervisor, whose
+ * permission the instruction TLB checked when the entry was made) and the successor's page
+ * generation is unchanged. */
 struct soft_chain {
     uint64_t lin;
     uint64_t gen;
@@ -165,7 +167,6 @@ struct lazy_flags {
 #define RFLAGS_IOPL_SHIFT 12
 #define RFLAGS_IOPL       (3ULL << RFLAGS_IOPL_SHIFT)
 
-/* Exception vectors (SDM Vol. 3A 6.15). */
 enum {
     EXC_DE = 0,
     EXC_DB = 1,
@@ -224,7 +225,8 @@ struct soft_cpu {
     uint64_t if_at_entry;            /* RFLAGS.IF when the block loop last ran a block */
     atomic_bool kicked;
     unsigned irq_poll_left; /* blocks until the interrupt controllers are polled again */
-    uint64_t chain_gen;     /* bumped by TLB flushes, privilege changes and block frees */
+    uint64_t chain_gen;     /* validity key of chains and jcache entries: bit 0 is CPL == 3, the
+                             * rest counts TLB flushes, mode changes and block frees */
     struct soft_chain jcache[SOFT_JCACHE_SIZE]; /* recent blocks by linear address */
     jmp_buf jb;                                 /* exceptions unwind to soft_cpu_run */
     int delivering;            /* vector being delivered, or -1 (double-fault detection) */
@@ -258,6 +260,13 @@ struct soft_cpu {
     struct soft_cpu_stats stats;
     uint64_t budget_left;
 };
+
+/* Drops every remembered chain and linear-address cache entry: after a TLB flush, a mode
+ * change or a freed block. Bit 0 of chain_gen (the privilege class) stays. */
+static inline void soft_chains_drop(struct soft_cpu *cpu)
+{
+    cpu->chain_gen += 2;
+}
 
 /* exception.c */
 _Noreturn void soft_raise(struct soft_cpu *cpu, unsigned vector, uint32_t error_code,

@@ -24,7 +24,7 @@ static void tlb_invalidate(struct tlb_entry *e)
 
 void soft_tlb_flush_all(struct soft_cpu *cpu)
 {
-    cpu->chain_gen++;
+    soft_chains_drop(cpu);
     for (unsigned s = 0; s < 2; s++)
         for (unsigned i = 0; i < TLB_SIZE; i++) {
             tlb_invalidate(&cpu->tlb[s][i]);
@@ -34,7 +34,7 @@ void soft_tlb_flush_all(struct soft_cpu *cpu)
 
 void soft_tlb_flush_nonglobal(struct soft_cpu *cpu)
 {
-    cpu->chain_gen++;
+    soft_chains_drop(cpu);
     if (!(cpu->cr4 & (1ULL << 7))) {
         soft_tlb_flush_all(cpu);
         return;
@@ -51,7 +51,7 @@ void soft_tlb_flush_nonglobal(struct soft_cpu *cpu)
 /* INVLPG: drop every entry derived from the (possibly large) page that maps lin. */
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 {
-    cpu->chain_gen++;
+    soft_chains_drop(cpu);
     for (unsigned s = 0; s < 2; s++)
         for (unsigned i = 0; i < TLB_SIZE; i++) {
             struct tlb_entry *e = &cpu->tlb[s][i];

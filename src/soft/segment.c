@@ -14,7 +14,7 @@ void soft_update_mode(struct soft_cpu *cpu)
     else
         cpu->mode = cs->db ? SOFT_MODE_32 : SOFT_MODE_16;
     if (cpu->mode != old)
-        cpu->chain_gen++;
+        soft_chains_drop(cpu);
     for (unsigned i = 0; i < SEG_COUNT; i++) {
         bool flat = cpu->mode == SOFT_MODE_64 && i != SEG_FS && i != SEG_GS;
         cpu->segbase[i] = flat ? 0 : cpu->seg[i].base;
@@ -23,14 +23,14 @@ void soft_update_mode(struct soft_cpu *cpu)
 
 void soft_set_cpl_from_cs(struct soft_cpu *cpu)
 {
-    unsigned old = cpu->cpl;
     cpu->cpl = cpu->seg[SEG_CS].dpl & 3;
     if (!(cpu->cr0 & CR0_PE))
         cpu->cpl = 0;
     cpu->tlb_cur = cpu->tlb[cpu->cpl == 3];
     cpu->itlb_cur = cpu->itlb[cpu->cpl == 3];
-    if (cpu->cpl != old)
-        cpu->chain_gen++; /* chained blocks skipped the instruction TLB's privilege check */
+    /* Chains skip the instruction TLB's privilege check: they are kept per privilege class,
+     * so a user-mode entry never serves supervisor code and the other way round. */
+    cpu->chain_gen = (cpu->chain_gen & ~1ULL) | (cpu->cpl == 3);
 }
 
 void soft_set_cs(struct soft_cpu *cpu, const struct cpu_segment *cs)

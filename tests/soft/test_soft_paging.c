@@ -122,6 +122,31 @@ static void test_pf_user_supervisor_page(void **state)
     harness_destroy(&h);
 }
 
+/* Kernel code calls a supervisor-only page (a RET) until its block is chained and cached by
+ * linear address, then IRETQ drops to user mode, which calls the same address: the fetch must
+ * still fault (P | U, and I with NX on). Chains and the block cache are kept per privilege
+ * class, so the supervisor entry cannot serve the user fetch. */
+SNIPPET(snip_user_call_supervisor,
+        "mov $0x203000, %rbx\n mov $4, %ecx\n 1: call *%rbx\n dec %ecx\n jnz 1b\n"
+        " push $0x1b\n push $0x170000\n pushfq\n push $0x23\n lea 2f(%rip), %rax\n push %rax\n"
+        " iretq\n 2: call *%rbx\n hlt");
+static void test_user_fetch_after_supervisor_chain(void **state)
+{
+    struct harness h;
+    struct soft_exception e;
+    harness_init(&h, true);
+    harness_write64(&h, PTE(0x203000), 0x203000 | 3); /* present, writable, supervisor-only */
+    harness_write64(&h, 0x203000, 0xc3);              /* ret */
+    harness_load(&h, snip_user_call_supervisor, snip_user_call_supervisor_end);
+    assert_int_equal(harness_run(&h, 1000), SOFT_EXIT_EXCEPTION);
+    soft_cpu_last_exception(h.cpu, &e);
+    assert_int_equal(e.vector, 14);
+    assert_int_equal(e.error_code & 0x7, 5); /* P | U, a read-type access */
+    assert_int_equal(e.cr2, 0x203000);
+    assert_int_equal(h.st.seg[SEG_CS].selector & 3, 3);
+    harness_destroy(&h);
+}
+
 SNIPPET(snip_ad_bits, "movl $1, 0x205000\n mov 0x206000, %eax\n hlt");
 static void test_accessed_dirty(void **state)
 {
@@ -222,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_pf_nx_fetch),
         cmocka_unit_test(test_pf_reserved_bit),
         cmocka_unit_test(test_pf_user_supervisor_page),
+        cmocka_unit_test(test_user_fetch_after_supervisor_chain),
         cmocka_unit_test(test_accessed_dirty),
         cmocka_unit_test(test_invlpg),
         cmocka_unit_test(test_cr3_reload_and_global),
