@@ -54,6 +54,8 @@ static unsigned invalidate_pages(struct soft_code_map *m, uint64_t gpa, uint64_t
             n++;
         }
     }
+    if (n)
+        atomic_fetch_add(&m->epoch, 1); /* after the generations: see chain_hit */
     return n;
 }
 

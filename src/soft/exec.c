@@ -108,6 +108,7 @@ int soft_cpu_create(const struct guest_mem *mem, const struct soft_cpu_config *c
     }
     cpu->code_gen = cpu->code_map->gen;
     cpu->code_has = cpu->code_map->has_code;
+    cpu->code_epoch = &cpu->code_map->epoch;
     r = soft_decoder_init(cpu);
     if (r < 0)
         goto fail;
@@ -266,17 +267,30 @@ static bool check_interrupts(struct soft_cpu *cpu)
  * asynchronous, and a few blocks of latency cost the guest nothing. */
 #define IRQ_POLL_BLOCKS 16
 
-static bool chain_hit(const struct soft_cpu *cpu, const struct soft_chain *c, uint64_t lin)
+/* (A mode change bumps chain_gen, so the successor's mode needs no check.) The successor's page
+ * generation is read only when some code was invalidated since it was last found valid: the
+ * code map's epoch is bumped after every page generation, and read here before the page's. */
+static bool chain_hit(const struct soft_cpu *cpu, struct soft_chain *c, uint64_t lin)
 {
-    /* (A mode change bumps chain_gen, so the successor's mode needs no check.) */
-    return c->lin == lin && c->next && c->gen == cpu->chain_gen && soft_block_valid(cpu, c->next);
+    if (c->lin != lin || !c->next || c->gen != cpu->chain_gen)
+        return false;
+    uint32_t epoch = atomic_load_explicit(cpu->code_epoch, memory_order_acquire);
+    if (likely(c->epoch == epoch))
+        return true;
+    if (!soft_block_valid(cpu, c->next))
+        return false;
+    c->epoch = epoch;
+    return true;
 }
 
-static void chain_set(struct soft_chain *c, uint64_t lin, uint64_t gen, struct soft_block *b)
+/* b was found valid after the code map's epoch read as epoch. */
+static void chain_set(struct soft_chain *c, uint64_t lin, uint64_t gen, uint32_t epoch,
+                      struct soft_block *b)
 {
     c->lin = lin;
     c->gen = gen;
     c->next = b;
+    c->epoch = epoch;
 }
 
 /* The block for linear address lin: the successor remembered by prev, else the per-CPU
@@ -293,6 +307,7 @@ static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *pr
     }
     struct soft_chain *j = &cpu->jcache[(lin ^ (lin >> 12)) & (SOFT_JCACHE_SIZE - 1)];
     uint64_t gen = cpu->chain_gen;
+    uint32_t epoch = atomic_load_explicit(cpu->code_epoch, memory_order_acquire);
     struct soft_block *b;
     if (chain_hit(cpu, j, lin)) {
         b = j->next;
@@ -303,10 +318,10 @@ static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *pr
          * translations flushed meanwhile (prev itself may be gone). */
         if (b == cpu->scratch || gen != cpu->chain_gen)
             return b;
-        chain_set(j, lin, gen, b);
+        chain_set(j, lin, gen, epoch, b);
     }
     if (prev) {
-        chain_set(&prev->chain[prev->chain_next], lin, gen, b);
+        chain_set(&prev->chain[prev->chain_next], lin, gen, epoch, b);
         prev->chain_next ^= 1;
     }
     return b;

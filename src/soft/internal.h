@@ -87,6 +87,7 @@ struct soft_chain {
     uint64_t lin;
     uint64_t gen;
     struct soft_block *next;
+    uint32_t epoch; /* code_map epoch when next was last found valid (see chain_hit) */
 };
 
 /* A run of instructions starting at one guest-physical address, all in one 4 KiB page, ending
@@ -114,6 +115,8 @@ struct soft_code_map {
     uint64_t npages;
     _Atomic uint8_t *has_code; /* per page */
     _Atomic uint32_t *gen;     /* per page */
+    _Atomic uint32_t epoch;    /* bumped after any page's generation: nothing was invalidated
+                                * anywhere while it is unchanged */
 };
 
 /* Soft TLB: direct-mapped, one set per privilege (supervisor, user). Tags are the virtual page
@@ -242,8 +245,9 @@ struct soft_cpu {
 
     /* Translated code. */
     struct soft_code_map *code_map;
-    _Atomic uint32_t *code_gen; /* code_map->gen, one load closer */
-    _Atomic uint8_t *code_has;  /* code_map->has_code, likewise (checked on every store) */
+    _Atomic uint32_t *code_gen;   /* code_map->gen, one load closer */
+    _Atomic uint8_t *code_has;    /* code_map->has_code, likewise (checked on every store) */
+    _Atomic uint32_t *code_epoch; /* &code_map->epoch */
     bool own_code_map;
     struct soft_block **bhash;
     unsigned bhash_size;
