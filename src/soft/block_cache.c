@@ -119,6 +119,10 @@ void soft_block_cache_destroy(struct soft_cpu *cpu)
     if (!cpu->bhash)
         return;
     soft_block_cache_flush(cpu);
+    for (unsigned i = 0; i < SOFT_CROSS_CACHE_SIZE; i++) {
+        free(cpu->cross[i].block);
+        cpu->cross[i].block = NULL;
+    }
     free(cpu->scratch);
     cpu->scratch = NULL;
     free(cpu->bhash);
@@ -182,45 +186,88 @@ static void seal_block(struct soft_block *b)
     end->op[0].disp = (int64_t)(uintptr_t)b;
 }
 
-/* An instruction that crosses a page boundary: fetch both pages and decode it alone into the
- * per-CPU scratch block (not cached). */
-static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
-                                             struct soft_block *scratch)
-{
-    uint8_t buf[15];
-    unsigned first = (unsigned)(PAGE_SIZE - (lin & 0xfff));
-    if (first > sizeof(buf))
-        first = sizeof(buf);
-    for (unsigned i = 0; i < sizeof(buf); i++) {
-        uint64_t a = lin + i;
-        if (cpu->mode != SOFT_MODE_64)
-            a = (uint32_t)a;
-        uint64_t gpa = soft_translate(cpu, a, ACC_EXEC, false);
-        const uint8_t *p = guest_mem_cpu_ptr(cpu->mem, gpa, 1);
-        if (!p)
-            soft_raise(cpu, EXC_MC, 0, false);
-        buf[i] = *p;
-    }
-    bool need_more;
-    scratch->ninsns = (uint16_t)decode_run(cpu, buf, sizeof(buf), scratch->insns, &need_more);
-    if (scratch->ninsns > 1)
-        scratch->ninsns = 1;
-    scratch->gpa = ~0ULL;
-    seal_block(scratch);
-    return scratch;
-}
-
-struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
+/* The instruction TLB entry of linear page lin, filled by a translation if needed (raising
+ * #PF as a fetch would); only RAM pages get entries, so executing anything else is #MC. */
+static struct tlb_entry *itlb_fill(struct soft_cpu *cpu, uint64_t lin)
 {
     struct tlb_entry *e = &cpu->itlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
     if (unlikely(e->tag_x != (lin & PAGE_MASK))) {
         uint64_t g = soft_translate(cpu, lin, ACC_EXEC, false);
         if (e->tag_x != (lin & PAGE_MASK)) {
-            /* Only RAM pages get TLB entries: this is MMIO or nothing. */
             log_error("soft: executing from non-RAM address %#llx", (unsigned long long)g);
             soft_raise(cpu, EXC_MC, 0, false);
         }
     }
+    return e;
+}
+
+static bool cross_valid(const struct soft_cpu *cpu, const struct soft_cross_entry *ce, uint64_t lin,
+                        uint64_t gpa1, uint64_t gpa2)
+{
+    return ce->block && ce->lin == lin && ce->mode == cpu->mode && ce->gpa1 == gpa1 &&
+           ce->gpa2 == gpa2 &&
+           ce->gen1 == atomic_load_explicit(&cpu->code_gen[gpa1 >> 12], memory_order_acquire) &&
+           ce->gen2 == atomic_load_explicit(&cpu->code_gen[gpa2 >> 12], memory_order_acquire);
+}
+
+/* An instruction that crosses a page boundary, from the per-CPU crossing cache or decoded alone
+ * from both pages' bytes into it. Both pages are marked as code, so a write to either moves a
+ * generation the entry checks; the translation of both is checked on every use. */
+static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
+                                             const struct tlb_entry *e1)
+{
+    uint64_t lin2 = (lin | 0xfff) + 1;
+    if (cpu->mode != SOFT_MODE_64)
+        lin2 = (uint32_t)lin2;
+    const struct tlb_entry *e2 = itlb_fill(cpu, lin2);
+    uint64_t gpa1 = e1->gpa | (lin & 0xfff), gpa2 = e2->gpa;
+    struct soft_cross_entry *ce = &cpu->cross[(lin ^ (lin >> 12)) & (SOFT_CROSS_CACHE_SIZE - 1)];
+    if (cross_valid(cpu, ce, lin, gpa1, gpa2))
+        return ce->block;
+
+    /* Marked as code before the bytes are read (see soft_block_get). */
+    atomic_store(&cpu->code_map->has_code[gpa1 >> 12], 1);
+    atomic_store(&cpu->code_map->has_code[gpa2 >> 12], 1);
+    uint32_t gen1 = atomic_load(&cpu->code_map->gen[gpa1 >> 12]);
+    uint32_t gen2 = atomic_load(&cpu->code_map->gen[gpa2 >> 12]);
+    uint8_t buf[15];
+    unsigned first = (unsigned)(PAGE_SIZE - (lin & 0xfff));
+    if (first > sizeof(buf))
+        first = sizeof(buf);
+    memcpy(buf, (const uint8_t *)(uintptr_t)(lin + e1->addend), first);
+    memcpy(buf + first, (const uint8_t *)(uintptr_t)(lin2 + e2->addend), sizeof(buf) - first);
+
+    struct soft_block *scratch = cpu->scratch;
+    bool need_more;
+    scratch->ninsns = (uint16_t)decode_run(cpu, buf, sizeof(buf), scratch->insns, &need_more);
+    if (scratch->ninsns > 1)
+        scratch->ninsns = 1;
+    if (!ce->block) {
+        ce->block = calloc(1, sizeof(struct soft_block) + 2 * sizeof(struct soft_insn));
+        if (!ce->block) { /* run it from the scratch block, uncached */
+            scratch->gpa = SOFT_GPA_CROSSING;
+            seal_block(scratch);
+            return scratch;
+        }
+    }
+    struct soft_block *b = ce->block;
+    b->gpa = SOFT_GPA_CROSSING;
+    b->mode = cpu->mode;
+    b->ninsns = scratch->ninsns;
+    b->insns[0] = scratch->insns[0];
+    seal_block(b);
+    ce->lin = lin;
+    ce->mode = cpu->mode;
+    ce->gpa1 = gpa1;
+    ce->gpa2 = gpa2;
+    ce->gen1 = gen1;
+    ce->gen2 = gen2;
+    return b;
+}
+
+struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
+{
+    const struct tlb_entry *e = itlb_fill(cpu, lin);
     uint64_t gpa = e->gpa | (lin & 0xfff);
     uint64_t ppn = gpa >> 12;
     size_t page_left = (size_t)(PAGE_SIZE - (gpa & 0xfff));
@@ -252,7 +299,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     bool need_more;
     unsigned n = decode_run(cpu, host, page_left, scratch->insns, &need_more);
     if (n == 0 && need_more)
-        return translate_crossing(cpu, lin, scratch);
+        return translate_crossing(cpu, lin, e);
 
     struct soft_block *b = malloc(sizeof(*b) + (n + 1) * sizeof(struct soft_insn));
     if (!b) {

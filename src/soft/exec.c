@@ -314,9 +314,9 @@ static struct soft_block *next_block(struct soft_cpu *cpu, struct soft_block *pr
     } else {
         cpu->stats.block_lookups++;
         b = soft_block_get(cpu, lin);
-        /* Not the uncached page-crossing scratch block; not if blocks were freed or
-         * translations flushed meanwhile (prev itself may be gone). */
-        if (b == cpu->scratch || gen != cpu->chain_gen)
+        /* Not a page-crossing instruction's block; not if blocks were freed or translations
+         * flushed meanwhile (prev itself may be gone). */
+        if (b->gpa == SOFT_GPA_CROSSING || gen != cpu->chain_gen)
             return b;
         chain_set(j, lin, gen, epoch, b);
     }
@@ -391,7 +391,7 @@ static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *pr
         cpu->rip = (uint32_t)cpu->rip;
     cpu->stats.instructions += n;
     cpu->budget_left = cpu->budget_left > n ? cpu->budget_left - n : 0;
-    return b == cpu->scratch || cpu->stop_block ? NULL : b;
+    return b->gpa == SOFT_GPA_CROSSING || cpu->stop_block ? NULL : b;
 }
 
 /* The block loop, kept out of soft_cpu_run so that no setjmp frame forces its locals (the

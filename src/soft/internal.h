@@ -104,6 +104,23 @@ struct soft_block {
     struct soft_insn insns[];
 };
 
+/* gpa of blocks that hold one instruction crossing a page boundary (the scratch block and the
+ * crossing cache's): they are never chained or put in the linear-address cache, since their
+ * validity depends on two pages. */
+#define SOFT_GPA_CROSSING (~0ULL)
+
+/* A cached page-crossing instruction: valid while lin still maps to gpa1/gpa2 (checked through
+ * the instruction TLB on each use), in the same decode mode, and neither page's code generation
+ * moved. */
+struct soft_cross_entry {
+    uint64_t lin;
+    uint64_t gpa1, gpa2; /* the instruction's first byte; the second page */
+    uint32_t gen1, gen2;
+    uint32_t mode;
+    struct soft_block *block; /* one instruction and the sentinel, or NULL */
+};
+#define SOFT_CROSS_CACHE_SIZE 64
+
 /* Decode modes (key part of a block). */
 #define SOFT_MODE_64 1
 #define SOFT_MODE_32 2
@@ -253,7 +270,8 @@ struct soft_cpu {
     unsigned bhash_size;
     unsigned nblocks;
     struct soft_block *scratch; /* room for SOFT_BLOCK_MAX_INSNS: translation, page crossers */
-    void *decoder;              /* ZydisDecoder[3] (64, 32, 16) */
+    struct soft_cross_entry cross[SOFT_CROSS_CACHE_SIZE]; /* page-crossing instructions */
+    void *decoder;                                        /* ZydisDecoder[3] (64, 32, 16) */
 
     /* Environment. */
     const struct guest_mem *mem;

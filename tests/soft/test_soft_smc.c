@@ -79,6 +79,37 @@ static void test_instruction_crossing_pages(void **state)
     harness_destroy(&h);
 }
 
+/* A page-crossing MOV (cached per CPU after its first run) whose immediate is rewritten on the
+ * second page, first by the guest itself between two calls, then by a device-style write: each
+ * call must see the bytes as they are now. */
+SNIPPET(snip_call_crosser, "call *%rbx\n mov %rax, %r8\n movl $0x22222222, 6(%rbx)\n call *%rbx\n"
+                           " mov %rax, %r9\n hlt");
+static void test_crossing_instruction_rewritten(void **state)
+{
+    /* movabs $0x1111111111111111, %rax; ret -- 3 bytes before a page end */
+    static const uint8_t crosser[] = {0x48, 0xb8, 0x11, 0x11, 0x11, 0x11,
+                                      0x11, 0x11, 0x11, 0x11, 0xc3};
+    struct harness h;
+    harness_init(&h, true);
+    harness_load(&h, snip_call_crosser, snip_call_crosser_end);
+    uint64_t at = HARNESS_CODE + 0x2000 - 3;
+    assert_int_equal(guest_mem_write(&h.gm, at, crosser, sizeof(crosser)), 0);
+    h.st.gpr[GPR_RBX] = at;
+    assert_int_equal(soft_cpu_set_state(h.cpu, &h.st), 0);
+    assert_int_equal(harness_run(&h, 100), SOFT_EXIT_HLT);
+    assert_int_equal(h.st.gpr[GPR_R8], 0x1111111111111111ULL);
+    assert_int_equal(h.st.gpr[GPR_R9], 0x2222222211111111ULL);
+    /* A write from outside the CPU to the second page only. */
+    static const uint8_t three[] = {0x33, 0x33};
+    assert_int_equal(guest_mem_write(&h.gm, at + 8, three, sizeof(three)), 0);
+    harness_load(&h, snip_call_crosser, snip_call_crosser_end);
+    h.st.gpr[GPR_RBX] = at;
+    assert_int_equal(soft_cpu_set_state(h.cpu, &h.st), 0);
+    assert_int_equal(harness_run(&h, 100), SOFT_EXIT_HLT);
+    assert_int_equal(h.st.gpr[GPR_R8], 0x3333222211111111ULL);
+    harness_destroy(&h);
+}
+
 static void test_invalid_opcode(void **state)
 {
     static const uint8_t code[] = {0x90, 0x0f, 0x0b}; /* nop; ud2 */
@@ -146,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_smc_translated_block),
         cmocka_unit_test(test_code_rewritten_behind_cpu),
         cmocka_unit_test(test_instruction_crossing_pages),
+        cmocka_unit_test(test_crossing_instruction_rewritten),
         cmocka_unit_test(test_invalid_opcode),
         cmocka_unit_test(test_budget_and_reuse),
         cmocka_unit_test(test_remapped_code_page),
