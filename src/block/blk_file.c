@@ -240,7 +240,7 @@ static int defer_rw(struct blk_file *f, bool write, uint64_t off, const struct i
     } else {
         io_uring_prep_readv(sqe, f->fd, iov, (unsigned)iovcnt, off);
     }
-    if (len >= 16384)
+    if (write && len >= 16384)
         io_uring_sqe_set_flags(sqe, IOSQE_ASYNC); /* large copies: run on io-wq in parallel */
     io_uring_sqe_set_data64(sqe, i + 1);
     b->inflight++;
