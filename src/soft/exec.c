@@ -360,10 +360,7 @@ int soft_run_end(struct soft_cpu *cpu, const struct soft_insn *in)
     cpu->budget_left -= n;
     cpu->stats.instructions += n;
     cpu->cur_block = next;
-    const struct soft_insn *first = next->insns;
-    cpu->insn_rip = cpu->rip;
-    cpu->rip += first->len;
-    return first->run(cpu, first);
+    return soft_run_from(cpu, next->insns);
 }
 
 /* XXX: RFLAGS.TF single-stepping, DR0-3 breakpoints and #AC alignment checks are not
@@ -379,12 +376,10 @@ static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *pr
         lin = (uint32_t)lin;
     cpu->insn_rip = cpu->rip;
     struct soft_block *b = next_block(cpu, prev, lin);
-    const struct soft_insn *in = b->insns;
     cpu->stop_block = false;
     cpu->cur_block = b;
     cpu->if_at_entry = cpu->rflags & RFLAGS_IF;
-    cpu->rip += in->len;
-    in->run(cpu, in);
+    soft_run_from(cpu, b->insns);
     b = cpu->cur_block;
     uint64_t n = (uint64_t)(cpu->stop_at - b->insns);
     if (cpu->mode != SOFT_MODE_64)

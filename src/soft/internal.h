@@ -187,6 +187,7 @@ struct lazy_flags {
 #define RFLAGS_IOPL_SHIFT 12
 #define RFLAGS_IOPL       (3ULL << RFLAGS_IOPL_SHIFT)
 
+/* Exception vectors (SDM Vol. 3A 6.15). */
 enum {
     EXC_DE = 0,
     EXC_DB = 1,
@@ -666,29 +667,27 @@ static inline int soft_end_after(struct soft_cpu *cpu, const struct soft_insn *i
     cpu->stop_at = in + 1;
     return 1;
 }
+/* Runs the block from instruction in on; cpu->rip holds in's address. */
+static inline int soft_run_from(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    cpu->insn_rip = cpu->rip;
+    cpu->rip += in->len;
+    return in->run(cpu, in);
+}
+/* soft_next for handlers that write no guest memory: only a memory write can invalidate the
+ * code of the running block (soft_code_write sets stop_block), so there is nothing to check. */
+static inline int soft_next_nostore(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    return soft_run_from(cpu, in + 1);
+}
 /* The tail of every threaded handler: the next instruction of the block (or the sentinel after
  * its last), unless a write hit code (then the block ends here). GCC turns the call into a jump at
  * -O2; where it does not, the depth is bounded by SOFT_BLOCK_MAX_INSNS. */
 static inline int soft_next(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-    in++;
-    if (unlikely(cpu->stop_block)) {
-        cpu->stop_at = in;
-        return 1;
-    }
-    cpu->insn_rip = cpu->rip;
-    cpu->rip += in->len;
-    return in->run(cpu, in);
-}
-
-/* soft_next for handlers that write no guest memory: only a memory write can invalidate the
- * code of the running block (soft_code_write sets stop_block), so there is nothing to check. */
-static inline int soft_next_nostore(struct soft_cpu *cpu, const struct soft_insn *in)
-{
-    in++;
-    cpu->insn_rip = cpu->rip;
-    cpu->rip += in->len;
-    return in->run(cpu, in);
+    if (unlikely(cpu->stop_block))
+        return soft_end_after(cpu, in);
+    return soft_next_nostore(cpu, in);
 }
 void soft_block_cache_destroy(struct soft_cpu *cpu);
 void soft_block_cache_flush(struct soft_cpu *cpu);
