@@ -235,6 +235,11 @@ void virtq_unpop(struct virtq *vq)
     vq->last_avail--;
 }
 
+void virtq_rewind(struct virtq *vq, uint16_t n)
+{
+    vq->last_avail = (uint16_t)(vq->last_avail - n);
+}
+
 void virtq_enable_notify(struct virtq *vq)
 {
     if (vq->ready && vq->event_idx) {
@@ -244,7 +249,7 @@ void virtq_enable_notify(struct virtq *vq)
     }
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+void virtq_push_nopublish(struct virtq *vq, uint16_t head, uint32_t written)
 {
     if (!vq->ready)
         return;
@@ -252,8 +257,20 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
     __atomic_store_n(used_field32(vq, 4 + 8 * slot), (uint32_t)head, __ATOMIC_RELAXED);
     __atomic_store_n(used_field32(vq, 8 + 8 * slot), written, __ATOMIC_RELAXED);
     vq->used_idx++;
-    /* The entry must be visible before the index that publishes it. */
+}
+
+void virtq_publish(struct virtq *vq)
+{
+    if (!vq->ready)
+        return;
+    /* The entries must be visible before the index that publishes them. */
     __atomic_store_n(used_field16(vq, 2), vq->used_idx, __ATOMIC_RELEASE);
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+{
+    virtq_push_nopublish(vq, head, written);
+    virtq_publish(vq);
 }
 
 bool virtq_should_notify(struct virtq *vq)

@@ -87,10 +87,20 @@ int virtq_parse_chain(const struct virtq *vq, uint16_t head, struct virtq_elem *
                       enum virtq_error *err);
 /* Returns a chain with `written` bytes written into its writable part. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
+/* virtq_push in two halves, for several chains that must become visible to the driver at
+ * once (a virtio-net frame merged over several receive buffers): virtq_push_nopublish writes
+ * the used entry but leaves used->idx alone; virtq_publish stores used->idx, making every
+ * entry pushed so far visible with one update. */
+void virtq_push_nopublish(struct virtq *vq, uint16_t head, uint32_t written);
+void virtq_publish(struct virtq *vq);
 /* After pushes: should the driver be interrupted (2.7.7.2 / 2.7.10)? Updates EVENT_IDX state. */
 bool virtq_should_notify(struct virtq *vq);
 /* Un-takes the last popped chain (device could not use it yet, e.g. no backend space). */
 void virtq_unpop(struct virtq *vq);
+/* Un-takes the last n popped chains (none of them pushed): they are offered again by the next
+ * pops. avail_event is left where the pops put it, so with EVENT_IDX the driver still
+ * notifies when it makes a buffer available beyond those already seen. */
+void virtq_rewind(struct virtq *vq, uint16_t n);
 /* Any chain waiting? */
 bool virtq_has_avail(struct virtq *vq);
 /* With EVENT_IDX: publish avail_event so the driver notifies when new buffers arrive. */

@@ -363,6 +363,64 @@ static void test_ring_wraparound(void **state)
     assert_int_equal(ring_used_idx(&f->r), (uint16_t)70000);
 }
 
+/* Several used entries become visible with one used->idx store, and only then. */
+static void test_push_nopublish_then_publish(void **state)
+{
+    struct fixture *f = *state;
+    for (uint16_t i = 0; i < 3; i++) {
+        ring_set_desc(&f->r, i, BUF + 0x100 * i, 64, VIRTQ_DESC_F_WRITE, 0);
+        ring_publish(&f->r, i);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    virtq_push_nopublish(&f->vq, 0, 64);
+    virtq_push_nopublish(&f->vq, 1, 64);
+    virtq_push_nopublish(&f->vq, 2, 10);
+    assert_int_equal(ring_used_idx(&f->r), 0); /* nothing visible yet */
+    uint32_t id, len;
+    ring_used_elem(&f->r, 2, &id, &len);
+    assert_int_equal(id, 2);
+    assert_int_equal(len, 10);
+    virtq_publish(&f->vq);
+    assert_int_equal(ring_used_idx(&f->r), 3);
+    assert_true(virtq_should_notify(&f->vq));
+    /* virtq_push still publishes at once. */
+    ring_publish(&f->r, 5);
+    ring_set_desc(&f->r, 5, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    virtq_push(&f->vq, 5, 8);
+    assert_int_equal(ring_used_idx(&f->r), 4);
+}
+
+/* Rewound chains are offered again in order; avail_event is not moved back (with EVENT_IDX
+ * the driver must still notify for its next buffer). */
+static void test_rewind(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(virtq_activate(&f->vq, QSZ, f->r.desc, f->r.avail, f->r.used, true, false), 0);
+    for (uint16_t i = 0; i < 3; i++) {
+        ring_set_desc(&f->r, i, BUF + 0x100 * i, 64, VIRTQ_DESC_F_WRITE, 0);
+        ring_publish(&f->r, (uint16_t)(2 - i));
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+    assert_int_equal(ring_avail_event(&f->r), 3);
+    virtq_rewind(&f->vq, 2);
+    assert_int_equal(ring_avail_event(&f->r), 3);
+    assert_true(virtq_has_avail(&f->vq));
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    assert_int_equal(f->elem.head, 1); /* avail entry 1 again */
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    assert_int_equal(f->elem.head, 0);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+    assert_int_equal(ring_used_idx(&f->r), 0);
+    /* Across the 16-bit wrap of the avail index. */
+    f->vq.last_avail = 1;
+    virtq_rewind(&f->vq, 3);
+    assert_int_equal(f->vq.last_avail, 0xFFFE);
+}
+
 static void test_iov_copy_helpers(void **state)
 {
     (void)state;
@@ -409,6 +467,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_idx_empty_pop_publishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_interrupt_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ring_wraparound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_nopublish_then_publish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iov_copy_helpers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
