@@ -1,4 +1,5 @@
-/* Backend selection from the --net option string ("tap=IF" or "user[,hostfwd=...]"). */
+/* Backend selection from the --net option string ("tap=IF" or "user[,hostfwd=...]", both
+ * with an optional mtu=). */
 #include "net/net.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@ int net_backend_open(const char *spec, struct net_backend **out)
     bool user = false;
     char *fwd[NET_MAX_HOSTFWD + 1] = {0};
     unsigned nfwd = 0;
+    uint64_t mtu = 0;
     int rc = 0;
     struct kv_iter it;
     kv_iter_init(&it, spec ? spec : "");
@@ -43,6 +45,13 @@ int net_backend_open(const char *spec, struct net_backend **out)
                 goto out;
             }
             nfwd++;
+        } else if (strcmp(it.key, "mtu") == 0) {
+            if (parse_u64(it.value, NET_MTU_MIN, NET_MTU_MAX, &mtu) < 0) {
+                log_error("--net: mtu=%s: expected a number from %d to %d", it.value, NET_MTU_MIN,
+                          NET_MTU_MAX);
+                rc = -EINVAL;
+                goto out;
+            }
         }
         /* Other keys (mac=...) belong to the device. */
     }
@@ -61,7 +70,11 @@ int net_backend_open(const char *spec, struct net_backend **out)
         rc = -EINVAL;
         goto out;
     }
-    rc = tap[0] ? net_tap_open(tap, out) : net_slirp_open((const char *const *)fwd, out);
+    if (tap[0])
+        rc = net_tap_open(tap, (unsigned)mtu, out);
+    else
+        rc = net_slirp_open((const char *const *)fwd, mtu ? (unsigned)mtu : NET_MTU_USER_DEFAULT,
+                            out);
 out:
     for (unsigned i = 0; i < nfwd; i++)
         free(fwd[i]);

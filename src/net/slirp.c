@@ -21,7 +21,7 @@
 #include "util/log.h"
 
 #define SLIRP_TXQ_MAX     512 /* guest frames waiting for the slirp thread */
-#define SLIRP_FRAME_MAX   65536
+#define SLIRP_FRAME_MAX   NET_FRAME_MAX
 #define SLIRP_POLL_CAP_MS 1000
 
 struct slirp_frame {
@@ -411,7 +411,7 @@ static int add_hostfwd(struct slirp_backend *s, const char *rule, struct in_addr
     return 0;
 }
 
-int net_slirp_open(const char *const *hostfwds, struct net_backend **out)
+int net_slirp_open(const char *const *hostfwds, unsigned mtu, struct net_backend **out)
 {
     *out = NULL;
     struct slirp_backend *s = calloc(1, sizeof(*s));
@@ -419,6 +419,7 @@ int net_slirp_open(const char *const *hostfwds, struct net_backend **out)
         return -ENOMEM;
     s->be.ops = &slirp_ops;
     s->be.vnet_hdr = false;
+    s->be.mtu = mtu;
     pthread_mutex_init(&s->txq_lock, NULL);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->wake_fd < 0) {
@@ -430,7 +431,7 @@ int net_slirp_open(const char *const *hostfwds, struct net_backend **out)
     }
     SlirpConfig cfg;
     memset(&cfg, 0, sizeof(cfg));
-    cfg.version = 4;
+    cfg.version = 4; /* if_mtu/if_mru are version 1 fields; 4 is what libslirp 4.7 knows */
     cfg.in_enabled = true;
     inet_pton(AF_INET, "10.0.2.0", &cfg.vnetwork);
     inet_pton(AF_INET, "255.255.255.0", &cfg.vnetmask);
@@ -438,8 +439,10 @@ int net_slirp_open(const char *const *hostfwds, struct net_backend **out)
     inet_pton(AF_INET, "10.0.2.15", &cfg.vdhcp_start);
     inet_pton(AF_INET, "10.0.2.3", &cfg.vnameserver);
     cfg.vhostname = "ember";
-    cfg.if_mtu = 1500;
-    cfg.if_mru = 1500;
+    /* The guest learns the same MTU through VIRTIO_NET_F_MTU; slirp sizes its TCP segments
+     * to the guest from it (and the guest's MSS). libslirp refuses more than 65521. */
+    cfg.if_mtu = mtu;
+    cfg.if_mru = mtu;
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
         log_error("slirp: cannot create the user-mode network stack");

@@ -19,7 +19,6 @@
 #define NET_RX                     0
 #define NET_TX                     1
 #define NET_CFG_SIZE               10 /* mac[6], status, max_virtqueue_pairs */
-#define NET_FRAME_MAX              65536
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 
 /* Feature bits (5.1.3) */
@@ -192,14 +191,15 @@ static void net_driver_ok(struct virtio_dev *vdev)
 {
     struct virtio_net *net = vdev->opaque;
     if (net->be->ops->set_offload)
-        net->be->ops->set_offload(net->be, virtio_has_feature(vdev, VIRTIO_NET_F_GUEST_CSUM));
+        net->be->ops->set_offload(
+            net->be, virtio_has_feature(vdev, VIRTIO_NET_F_GUEST_CSUM) ? NET_OFFLOAD_CSUM : 0);
 }
 
 static void net_reset(struct virtio_dev *vdev)
 {
     struct virtio_net *net = vdev->opaque;
     if (net->be->ops->set_offload)
-        net->be->ops->set_offload(net->be, false);
+        net->be->ops->set_offload(net->be, 0);
 }
 
 static const struct virtio_dev_ops net_ops = {

@@ -1,6 +1,7 @@
 /* Network backends: libslirp answers a DHCPDISCOVER with an offer of 10.0.2.15, hostfwd rules
- * forward host connections toward the guest, bad --net strings are refused, and (when the host
- * allows creating tap devices) the tap backend opens with vnet headers. */
+ * forward host connections toward the guest, slirp's MTU (mtu=, default 65520) sets the MSS it
+ * offers the guest, bad --net strings are refused, and (when the host allows creating tap
+ * devices) the tap backend opens with vnet headers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -26,7 +27,9 @@ struct rx_log {
     int offer;
     uint8_t yiaddr[4];
     unsigned arp_for_guest;
+    uint8_t arp_from_mac[6]; /* who asked (slirp's gateway MAC) */
     unsigned tcp_to_guest;
+    unsigned syn_mss; /* MSS option of the first SYN to the guest */
 };
 
 static bool record(void *opaque, const uint8_t *f, size_t len)
@@ -42,10 +45,28 @@ static bool record(void *opaque, const uint8_t *f, size_t len)
     /* ARP request (0x0806, op 1) for 10.0.2.15, or TCP (proto 6) to 10.0.2.15. */
     static const uint8_t guest_ip[4] = {10, 0, 2, 15};
     if (len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 1 &&
-        memcmp(f + 38, guest_ip, 4) == 0)
+        memcmp(f + 38, guest_ip, 4) == 0) {
         l->arp_for_guest++;
-    if (len >= 34 && f[12] == 0x08 && f[13] == 0 && f[23] == 6 && memcmp(f + 30, guest_ip, 4) == 0)
+        memcpy(l->arp_from_mac, f + 22, 6);
+    }
+    if (len >= 34 && f[12] == 0x08 && f[13] == 0 && f[23] == 6 &&
+        memcmp(f + 30, guest_ip, 4) == 0) {
         l->tcp_to_guest++;
+        size_t th = 14 + (size_t)(f[14] & 15) * 4, doff = th + (size_t)(f[th + 12] >> 4) * 4;
+        if (len >= th + 20 && (f[th + 13] & 2) && !l->syn_mss && doff <= len) {
+            for (size_t o = th + 20; o + 1 < doff && f[o] != 0;) {
+                if (f[o] == 1) {
+                    o++;
+                    continue;
+                }
+                if (f[o] == 2 && f[o + 1] == 4 && o + 4 <= doff)
+                    l->syn_mss = (unsigned)(f[o + 2] << 8 | f[o + 3]);
+                if (f[o + 1] < 2)
+                    break;
+                o += f[o + 1];
+            }
+        }
+    }
     pthread_mutex_unlock(&l->lock);
     return true;
 }
@@ -120,6 +141,77 @@ static void test_slirp_hostfwd(void **state)
     net_backend_destroy(be1);
 }
 
+static int free_port(struct sockaddr_in *a)
+{
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(probe >= 0);
+    *a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(probe, (struct sockaddr *)a, sizeof(*a)), 0);
+    socklen_t alen = sizeof(*a);
+    assert_int_equal(getsockname(probe, (struct sockaddr *)a, &alen), 0);
+    close(probe);
+    return ntohs(a->sin_port);
+}
+
+/* The MSS slirp offers in its SYN to the guest: its MTU (mtu= or the 65520 default) minus the
+ * IPv4 and TCP headers. The guest answers slirp's ARP like a guest would. */
+static unsigned slirp_syn_mss(const char *mtu_opt)
+{
+    struct sockaddr_in a;
+    int port = free_port(&a);
+    char spec[128];
+    snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:80%s", port, mtu_opt);
+    struct net_backend *be;
+    assert_int_equal(net_backend_open(spec, &be), 0);
+    struct rx_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    be->rx = record;
+    be->rx_opaque = &log;
+    assert_int_equal(be->ops->start(be, NULL), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(c >= 0);
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    assert_true(wait_for(&log, NULL, &log.arp_for_guest));
+    static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    uint8_t arp[42] = {0};
+    pthread_mutex_lock(&log.lock);
+    memcpy(arp, log.arp_from_mac, 6);
+    memcpy(arp + 32, log.arp_from_mac, 6);
+    pthread_mutex_unlock(&log.lock);
+    memcpy(arp + 6, guest_mac, 6);
+    static const uint8_t arp_hdr[8] = {0, 1, 8, 0, 6, 4, 0, 2}; /* Ethernet/IPv4 reply */
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    memcpy(arp + 14, arp_hdr, 8);
+    memcpy(arp + 22, guest_mac, 6);
+    static const uint8_t guest_ip[4] = {10, 0, 2, 15}, gw_ip[4] = {10, 0, 2, 2};
+    memcpy(arp + 28, guest_ip, 4);
+    memcpy(arp + 38, gw_ip, 4);
+    struct iovec iov = {arp, sizeof(arp)};
+    assert_int_equal(be->ops->send(be, &iov, 1), 0);
+    assert_true(wait_for(&log, NULL, &log.tcp_to_guest));
+    pthread_mutex_lock(&log.lock);
+    unsigned mss = log.syn_mss;
+    pthread_mutex_unlock(&log.lock);
+    close(c);
+    net_backend_destroy(be);
+    return mss;
+}
+
+static void test_slirp_mtu(void **state)
+{
+    (void)state;
+    struct net_backend *be;
+    assert_int_equal(net_backend_open("user", &be), 0);
+    assert_int_equal(be->mtu, NET_MTU_USER_DEFAULT);
+    net_backend_destroy(be);
+    assert_int_equal(net_backend_open("user,mtu=9000", &be), 0);
+    assert_int_equal(be->mtu, 9000);
+    net_backend_destroy(be);
+    assert_int_equal(slirp_syn_mss(""), 65520 - 40);
+    assert_int_equal(slirp_syn_mss(",mtu=1500"), 1460);
+}
+
 static void test_bad_specs(void **state)
 {
     const char *bad[] = {"",
@@ -133,7 +225,11 @@ static void test_bad_specs(void **state)
                          "user,hostfwd=tcp::70000-:80",
                          "user,hostfwd=tcp::8080",
                          "user,hostfwd=tcp:1.2.3:8080-:80",
-                         "user,hostfwd=tcp::8080-10.0.2.15:x"};
+                         "user,hostfwd=tcp::8080-10.0.2.15:x",
+                         "user,mtu=1279",
+                         "user,mtu=65521",
+                         "user,mtu=",
+                         "tap=tap0,mtu=70000"};
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct net_backend *be = (void *)1;
         assert_true(net_backend_open(bad[i], &be) < 0);
@@ -151,7 +247,7 @@ static void test_tap_open(void **state)
     }
     assert_int_equal(rc, 0);
     assert_true(be->vnet_hdr);
-    assert_int_equal(be->ops->set_offload(be, true), 0);
+    assert_int_equal(be->ops->set_offload(be, NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4), 0);
     struct event_loop loop;
     assert_int_equal(event_loop_init(&loop), 0);
     assert_int_equal(be->ops->start(be, &loop), 0);
@@ -167,9 +263,8 @@ static void test_tap_open(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_slirp_dhcp_offer),
-        cmocka_unit_test(test_slirp_hostfwd),
-        cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_slirp_dhcp_offer), cmocka_unit_test(test_slirp_hostfwd),
+        cmocka_unit_test(test_slirp_mtu),        cmocka_unit_test(test_bad_specs),
         cmocka_unit_test(test_tap_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
