@@ -1,6 +1,7 @@
 /* The checksum module against known values (RFC 1071's example, a textbook IPv4 header, TCP and
- * UDP frames whose checksums were computed by an independent implementation), against a plain
- * 16-bit reference sum for every length and alignment, and with hostile offsets. */
+ * UDP frames whose checksums were computed by an independent implementation, in frames.h),
+ * against a plain big-endian 16-bit sum (be_sum) for every length and alignment, and with
+ * hostile offsets. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,18 +12,8 @@
 
 #include <cmocka.h>
 
+#include "frames.h"
 #include "net/net_csum.h"
-
-/* Big-endian 16-bit words, the textbook way: the reference the fast sum must agree with. */
-static uint16_t ref_sum(const uint8_t *p, size_t len)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i < len; i += 2)
-        s += (uint32_t)(p[i] << 8 | (i + 1 < len ? p[i + 1] : 0));
-    while (s >> 16)
-        s = (s & 0xFFFF) + (s >> 16);
-    return (uint16_t)s;
-}
 
 /* The folded sum as the big-endian number it represents. */
 static uint16_t folded_be(const void *p, size_t len, uint32_t start)
@@ -32,34 +23,6 @@ static uint16_t folded_be(const void *p, size_t len, uint32_t start)
     memcpy(b, &v, 2);
     return (uint16_t)(b[0] << 8 | b[1]);
 }
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = 0;
-    for (; hex[0] && hex[1]; hex += 2) {
-        char byte[3] = {hex[0], hex[1], 0};
-        out[n++] = (uint8_t)strtoul(byte, NULL, 16);
-    }
-    return n;
-}
-
-/* UDP 10.0.2.2:53 -> 10.0.2.15:40000, 13-byte payload (odd), checksum 0x700b. */
-static const char udp4_hex[] =
-    "52540012345652550000000208004500002912344000401110800a0002020a00020f"
-    "00359c400015700b656d62657220636865636b736d";
-/* The same with a payload whose checksum computes to 0; the field holds 0 ("no checksum"). */
-static const char udp4_zero_hex[] =
-    "52540012345652550000000208004500002912344000401110800a0002020a0002"
-    "0f00359c4000150000656d6265722063686563db7e6d";
-/* TCP 10.0.2.2:8000 -> 10.0.2.15:33000, PSH|ACK, 37-byte payload, checksum 0x13fb. */
-static const char tcp4_hex[] =
-    "52540012345652550000000208004500004d12344000400610670a0002020a00020f1f4080e8010203040a0b0c0d"
-    "5018721013fb0000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324";
-/* TCP SYN fec0::2 -> fec0::15 with an MSS option, checksum 0xbbee. */
-static const char tcp6_hex[] =
-    "52540012345652550000000286dd6000000000180640fec000000000000000000000"
-    "00000002fec000000000000000000000000000151f4080e81122334400000000"
-    "6002ffffbbee00000204ffc4";
 
 static void test_rfc1071_example(void **state)
 {
@@ -91,18 +54,18 @@ static void test_matches_reference(void **state)
         buf[i] = (uint8_t)rand();
     for (size_t align = 0; align < 8; align++)
         for (size_t len = 0; len <= 300; len++)
-            assert_int_equal(folded_be(buf + align, len, 0), ref_sum(buf + align, len));
-    assert_int_equal(folded_be(buf + 3, 65535, 0), ref_sum(buf + 3, 65535));
+            assert_int_equal(folded_be(buf + align, len, 0), be_sum(buf + align, len, 0));
+    assert_int_equal(folded_be(buf + 3, 65535, 0), be_sum(buf + 3, 65535, 0));
     /* Carries: all ones everywhere. */
     memset(buf, 0xFF, sizeof(buf));
-    assert_int_equal(folded_be(buf + 1, 70000, 0), ref_sum(buf + 1, 70000));
+    assert_int_equal(folded_be(buf + 1, 70000, 0), be_sum(buf + 1, 70000, 0));
     assert_int_equal(folded_be(buf, 70000, 0xFFFFFFFFu), 0xFFFF);
 }
 
 static void test_verify_known_frames(void **state)
 {
     (void)state;
-    const char *frames[] = {udp4_hex, tcp4_hex, tcp6_hex};
+    const char *frames[] = {known_udp4_hex, known_tcp4_hex, known_tcp6_hex};
     for (unsigned k = 0; k < 3; k++) {
         uint8_t f[200];
         size_t len = unhex(frames[k], f);
@@ -134,35 +97,35 @@ static void test_verify_refuses_unverifiable(void **state)
 {
     (void)state;
     uint8_t f[200];
-    size_t len = unhex(udp4_hex, f);
+    size_t len = unhex(known_udp4_hex, f);
     f[14 + 6] |= 0x20; /* more fragments */
     assert_false(net_csum_l4_verify(f, len));
-    len = unhex(udp4_hex, f);
+    len = unhex(known_udp4_hex, f);
     f[14 + 7] = 1; /* a fragment offset */
     assert_false(net_csum_l4_verify(f, len));
     /* A UDP datagram whose checksum computes to 0, so it is sent as 0xFFFF: valid. The same
      * with 0 in the field means "no checksum" and must not count as verified, although the
      * sum alone would check out. */
-    len = unhex(udp4_zero_hex, f);
+    len = unhex(known_udp4_zero_hex, f);
     assert_false(net_csum_l4_verify(f, len));
     f[34 + 6] = f[34 + 7] = 0xFF;
     assert_true(net_csum_l4_verify(f, len));
-    len = unhex(udp4_hex, f);
+    len = unhex(known_udp4_hex, f);
     f[34 + 5]++; /* UDP length disagrees with the IP length */
     assert_false(net_csum_l4_verify(f, len));
-    len = unhex(udp4_hex, f);
+    len = unhex(known_udp4_hex, f);
     f[14 + 9] = 1; /* ICMP: not TCP or UDP */
     assert_false(net_csum_l4_verify(f, len));
-    len = unhex(udp4_hex, f);
+    len = unhex(known_udp4_hex, f);
     f[14] = 0x44; /* IHL 4 */
     assert_false(net_csum_l4_verify(f, len));
-    len = unhex(udp4_hex, f);
+    len = unhex(known_udp4_hex, f);
     f[12] = 0x81; /* a VLAN tag */
     assert_false(net_csum_l4_verify(f, len));
-    len = unhex(tcp6_hex, f);
+    len = unhex(known_tcp6_hex, f);
     f[14 + 6] = 0; /* hop-by-hop options header first */
     assert_false(net_csum_l4_verify(f, len));
-    len = unhex(tcp6_hex, f);
+    len = unhex(known_tcp6_hex, f);
     f[14 + 5] += 1; /* payload length beyond the frame */
     assert_false(net_csum_l4_verify(f, len));
 }
@@ -171,7 +134,7 @@ static void test_complete(void **state)
 {
     (void)state;
     uint8_t f[200];
-    size_t len = unhex(tcp4_hex, f);
+    size_t len = unhex(known_tcp4_hex, f);
     /* As a driver leaves it: the checksum field holds the folded pseudo-header sum. */
     uint8_t pseudo[12];
     memcpy(pseudo, f + 26, 8);
