@@ -331,7 +331,7 @@ static bool net_rx(void *opaque, const uint8_t *frame, size_t len)
     if (r == RX_NO_BUFFER && net->be->ops->rx_ready)
         consumed = false; /* tap keeps it and offers it again after rx_ready */
     else if (r != RX_DONE)
-        net->rx_dropped++; /* slirp has no backpressure: TCP recovers */
+        net->rx_dropped++; /* XXX: slirp has no backpressure: TCP recovers */
     pthread_mutex_unlock(&vdev->lock);
     return consumed;
 }
@@ -410,6 +410,8 @@ static void net_destroy(void *opaque)
 {
     struct virtio_net *net = opaque;
     net_backend_destroy(net->be); /* no receive callbacks after this */
+    log_debug("virtio-net: %llu frames dropped on receive, %llu on transmit",
+              (unsigned long long)net->rx_dropped, (unsigned long long)net->tx_dropped);
     virtio_pci_teardown(&net->vdev);
     free(net);
 }
@@ -461,7 +463,7 @@ struct virtio_net *virtio_net_create(struct vm *vm, struct pci_host *host, const
         free(net);
         return NULL;
     }
-    /* XXX: no control queue or multiqueue. */
+    /* XXX: no control queue or multiqueue, no UFO/USO, no TSO on user networking. */
     uint64_t features = VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
                         VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
                         VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
