@@ -7,18 +7,21 @@ Boot 1 (user networking, hostfwd, hvc0 on a pty):
            data at an offset of a raw disk (vdb) and read it back past the page cache; a
            read-only raw disk (vdc) reads back the host's data, is read-only in the guest
            and a write to it fails
-  network  the init's DHCP client configured eth0 (10.0.2.15, router, DNS); wget a file from
-           an HTTP server this test runs on host loopback; the host fetches files from busybox
-           httpd in the guest through hostfwd
+  network  the init's DHCP client configured eth0 (10.0.2.15, router, DNS) whose MTU is
+           user networking's 65520 (VIRTIO_NET_F_MTU); wget an 8 MiB file from an HTTP server
+           this test runs on host loopback; the host fetches files (one of 8 MiB) from busybox
+           httpd in the guest through hostfwd and pushes 8 MiB into nc in the guest through
+           another hostfwd rule; all compared by sha256
   console  data both ways through hvc0 (virtio-console on a pty), compared by sha256
   entropy  /dev/hwrng is virtio_rng and yields incompressible, non-repeating data
 Host, after boot 1: qemu-img check of the qcow2, the files read with debugfs from a raw
 conversion (same sha256 as in the guest), e2fsck clean, the raw disk's bytes at the offset,
 the read-only image unchanged.
-Boot 2 (in a network namespace made by this test, virtio-net on a tap in it, when root and
-/dev/net/tun allow; otherwise without a NIC and the tap checks are reported as skipped):
-  the files and the raw disk's data read back with the same sha256; guest and namespace ping
-  each other over the tap.
+Boot 2 (in a network namespace made by this test, virtio-net on a tap with mtu=9000 in it,
+when root and /dev/net/tun allow; otherwise without a NIC and the tap checks are reported as
+skipped): the files and the raw disk's data read back with the same sha256; eth0 and the tap
+have MTU 9000; guest and namespace ping each other over the tap, also with 8000-byte pings;
+4 MiB each way over TCP (the host's segmentation and receive offloads) with the same sha256.
 Every check compares real values; prints 'N passed, M failed, K skipped'.
 
   test_virtio_linux.py EMBER GUEST_DIR [--timeout S] [--keep DIR]
@@ -47,10 +50,14 @@ DATA_SIZE = 16 * MiB       # vdb: raw, data written at DATA_OFFSET
 DATA_OFFSET = 2 * MiB
 DATA_LEN = 256 * 1024
 RO_SIZE = 1 * MiB          # vdc: raw, read-only, random data from the host
-DOWNLOAD_LEN = 300 * 1024  # host -> guest over slirp (wget)
-SERVE_LEN = 200 * 1024     # guest -> host over hostfwd (httpd)
+DOWNLOAD_LEN = 8 * MiB     # host -> guest over slirp (wget)
+SERVE_LEN = 8 * MiB        # guest -> host over hostfwd (httpd)
+PUSH_LEN = 8 * MiB         # host -> guest over hostfwd (nc in the guest)
+TAP_LEN = 4 * MiB          # each way over the tap
+TAP_MTU = 9000
 HVC_LEN = 32 * 1024        # each way through hvc0
 GUEST_HTTP_PORT = 8080
+GUEST_NC_PORT = 8081
 TAP_HOST_IP, TAP_GUEST_IP = "192.168.77.1", "192.168.77.2"
 SHA_RX = re.compile(r"\b([0-9a-f]{64})\b")
 
@@ -310,20 +317,26 @@ class Test:
         # (Linux keeps a disk whose device offers VIRTIO_BLK_F_RO read-only even after
         # blockdev --setrw, so the device's own refusal is covered by tests/virtio's unit tests.)
 
-    def guest_network(self, s, http_port, fwd_port):
+    def guest_network(self, s, http_port, fwd_port, nc_port):
         out, st = self.gsh(s, "for i in $(seq 1 120); do ip -4 addr show dev eth0 | "
                            "grep -q 'inet ' && break; sleep 1; done; "
-                           "ip -4 addr show dev eth0; ip route; cat /etc/resolv.conf",
+                           "ip -4 addr show dev eth0; ip route; cat /etc/resolv.conf; "
+                           "echo mtu=$(cat /sys/class/net/eth0/mtu)",
                            "DHCP lease")
         self.c.check("net: the init's DHCP gave eth0 10.0.2.15/24",
                      "inet 10.0.2.15/24" in out, out)
         self.c.check("net: default route via 10.0.2.2 and DNS 10.0.2.3",
                      "default via 10.0.2.2" in out and "nameserver 10.0.2.3" in out, out)
+        self.c.check("net: eth0 has user networking's MTU 65520", "mtu=65520" in out,
+                     out.strip())
         QuietHandler.requests.clear()
+        t = time.monotonic()
         out, st = self.gsh(s, f"wget -q -O /tmp/blob http://10.0.2.2:{http_port}/blob.bin && "
-                           "sha256sum /tmp/blob", "wget")
-        self.c.check("net: wget from the host's HTTP server, same sha256",
-                     st == 0 and sha256(self.download) in out,
+                           "sha256sum /tmp/blob && rm /tmp/blob", "wget")
+        print(f"net: wget of {DOWNLOAD_LEN // MiB} MiB over slirp took "
+              f"{time.monotonic() - t:.1f}s")
+        self.c.check(f"net: wget of {DOWNLOAD_LEN // MiB} MiB from the host's HTTP server, "
+                     "same sha256", st == 0 and sha256(self.download) in out,
                      f"status {st}: {out.strip()!r}, requests {QuietHandler.requests}")
         out, st = self.gsh(s, f"mkdir -p /www && echo served-{self.token} > /www/token.txt && "
                            f"head -c {SERVE_LEN} /dev/urandom > /www/big.bin && "
@@ -334,16 +347,37 @@ class Test:
             base = f"http://127.0.0.1:{fwd_port}"
             with urllib.request.urlopen(base + "/token.txt", timeout=120) as r:
                 token = r.read().decode()
+            t = time.monotonic()
             with urllib.request.urlopen(base + "/big.bin", timeout=300) as r:
                 big = r.read()
+            print(f"net: fetch of {SERVE_LEN // MiB} MiB through hostfwd took "
+                  f"{time.monotonic() - t:.1f}s")
             err = ""
         except OSError as e:
             token, big, err = "", b"", str(e)
         self.c.check("net: host fetches a file from the guest's httpd through hostfwd",
                      token == f"served-{self.token}\n", f"got {token!r} {err}")
-        self.c.check("net: a 200 KiB file through hostfwd has the guest's sha256",
+        self.c.check(f"net: a {SERVE_LEN // MiB} MiB file through hostfwd has the guest's sha256",
                      st == 0 and len(hs) == 1 and sha256(big) == hs[0],
                      f"{len(big)} bytes, guest said {out.strip()!r} {err}")
+        self.gsh(s, "www_pid=$(pidof httpd); kill $www_pid; rm -f /www/big.bin", "stop httpd")
+        # host -> guest through hostfwd: nc in the guest hashes what arrives.
+        push = os.urandom(PUSH_LEN)
+        self.gsh(s, f"(nc -l -p {GUEST_NC_PORT} </dev/null | sha256sum > /tmp/push.sha) & "
+                 "sleep 1", "nc listener")
+        err = ""
+        t = time.monotonic()
+        try:
+            with socket.create_connection(("127.0.0.1", nc_port), timeout=300) as c:
+                c.sendall(push)
+        except OSError as e:
+            err = str(e)
+        out, st = self.gsh(s, "for i in $(seq 1 300); do [ -s /tmp/push.sha ] && break; "
+                           "sleep 1; done; cat /tmp/push.sha", "pushed data")
+        print(f"net: push of {PUSH_LEN // MiB} MiB through hostfwd took "
+              f"{time.monotonic() - t:.1f}s")
+        self.c.check(f"net: {PUSH_LEN // MiB} MiB pushed into the guest through hostfwd, same "
+                     "sha256", st == 0 and sha256(push) in out, f"{out.strip()!r} {err}")
 
     def guest_hvc(self, s, pty):
         # host -> guest: the guest puts hvc0 in raw mode, says READY on it, then reads.
@@ -388,8 +422,9 @@ class Test:
     def boot1(self):
         http = start_http_server(self.path("www"))
         http_port = http.server_address[1]
-        fwd_port = free_port()
-        s = self.boot("boot1", ["-v", "--net", f"user,hostfwd=tcp::{fwd_port}-:{GUEST_HTTP_PORT}",
+        fwd_port, nc_port = free_port(), free_port()
+        s = self.boot("boot1", ["-v", "--net", f"user,hostfwd=tcp::{fwd_port}-:{GUEST_HTTP_PORT}"
+                                f",hostfwd=tcp::{nc_port}-:{GUEST_NC_PORT}",
                                 "--virtio-console", "pty"])
         pty = None
         try:
@@ -401,7 +436,7 @@ class Test:
             self.guest_filesystem(s)
             self.guest_raw_disk(s)
             self.guest_readonly_disk(s)
-            self.guest_network(s, http_port, fwd_port)
+            self.guest_network(s, http_port, fwd_port, nc_port)
             self.guest_hvc(s, pty)
             self.guest_rng(s)
             self.poweroff(s, "boot1")
@@ -482,7 +517,7 @@ class Test:
         prefix, extra = (), []
         if why is None:
             prefix = ("ip", "netns", "exec", self.netns)
-            extra = ["--net", "tap=tapv0"]
+            extra = ["--net", f"tap=tapv0,mtu={TAP_MTU}"]
         s = self.boot("boot2", extra, prefix)
         try:
             wait_for_shell(s)
@@ -502,8 +537,9 @@ class Test:
                          out.strip())
             if why is None:
                 self.tap_ping(s)
+                self.tap_tcp(s)
             else:
-                self.c.skip("net: tap ping both ways", why)
+                self.c.skip("net: tap MTU, ping both ways and TCP both ways", why)
             self.poweroff(s, "boot2")
         finally:
             if s.proc.poll() is None:
@@ -513,13 +549,56 @@ class Test:
     def tap_ping(self, s):
         out, st = self.gsh(s, "killall udhcpc 2>/dev/null; ip -4 addr flush dev eth0; "
                            f"ip addr add {TAP_GUEST_IP}/24 dev eth0 && ip link set eth0 up && "
-                           f"ping -c 3 -W 10 {TAP_HOST_IP}", "ping over tap")
-        self.c.check("net: the guest pings the namespace over tap", st == 0, out.strip())
+                           "echo mtu=$(cat /sys/class/net/eth0/mtu) && "
+                           f"ping -c 3 -W 10 {TAP_HOST_IP} && "
+                           f"ping -c 2 -W 10 -s 8000 {TAP_HOST_IP}", "ping over tap")
+        self.c.check("net: the guest pings the namespace over tap (also 8000-byte pings)",
+                     st == 0, out.strip())
+        r = run_host(["ip", "netns", "exec", self.netns, "cat", "/sys/class/net/tapv0/mtu"])
+        self.c.check(f"net: eth0 and the tap have mtu={TAP_MTU} (VIRTIO_NET_F_MTU, SIOCSIFMTU)",
+                     f"mtu={TAP_MTU}" in out and r.stdout.decode().strip() == str(TAP_MTU),
+                     f"guest {out.strip()!r}, tap {r.stdout.decode().strip()!r}")
         ping = [shutil.which("ping")] if shutil.which("ping") else ["busybox", "ping"]
         r = run_host(["ip", "netns", "exec", self.netns] + ping + ["-c", "3", "-W", "10",
                                                                   TAP_GUEST_IP], timeout=120)
         self.c.check("net: the namespace pings the guest over tap", r.returncode == 0,
                      (r.stdout + r.stderr).decode().strip())
+
+    def tap_tcp(self, s):
+        """TAP_LEN bytes each way over TCP on the tap: the host hands the guest unsegmented
+        frames (GUEST_TSO, merged over receive buffers) and takes the guest's TSO frames."""
+        www = self.path("tapwww")
+        os.makedirs(www, exist_ok=True)
+        blob = os.urandom(TAP_LEN)
+        with open(os.path.join(www, "tap.bin"), "wb") as f:
+            f.write(blob)
+        port = free_port()
+        ns = ["ip", "netns", "exec", self.netns]
+        server = subprocess.Popen(ns + [sys.executable, "-m", "http.server", "--bind",
+                                        TAP_HOST_IP, "--directory", www, str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            out, st = self.gsh(s, f"for i in $(seq 1 30); do wget -q -O /tmp/tap.bin "
+                               f"http://{TAP_HOST_IP}:{port}/tap.bin && break; sleep 1; done; "
+                               "sha256sum /tmp/tap.bin; rm -f /tmp/tap.bin", "wget over tap")
+            self.c.check(f"net: wget of {TAP_LEN // MiB} MiB from the namespace over tap, same "
+                         "sha256", sha256(blob) in out, out.strip())
+        finally:
+            server.kill()
+            server.wait()
+        out, st = self.gsh(s, f"mkdir -p /www && head -c {TAP_LEN} /dev/urandom > /www/t.bin && "
+                           f"sha256sum /www/t.bin && httpd -p {GUEST_HTTP_PORT} -h /www",
+                           "httpd on tap")
+        hs = SHA_RX.findall(out)
+        fetch = ("import hashlib, sys, urllib.request; "
+                 "print(hashlib.sha256(urllib.request.urlopen(sys.argv[1], timeout=300)"
+                 ".read()).hexdigest())")
+        r = run_host(ns + [sys.executable, "-c", fetch,
+                           f"http://{TAP_GUEST_IP}:{GUEST_HTTP_PORT}/t.bin"], timeout=600)
+        got = r.stdout.decode().strip()
+        self.c.check(f"net: the namespace fetches {TAP_LEN // MiB} MiB from the guest over tap, "
+                     "same sha256", st == 0 and len(hs) == 1 and got == hs[0],
+                     f"host {got!r} {r.stderr.decode().strip()[-300:]}, guest {out.strip()!r}")
 
     def run(self):
         t0 = time.monotonic()
