@@ -138,8 +138,9 @@ struct soft_code_map {
 
 /* Soft TLB: direct-mapped, one set per privilege (supervisor, user). Tags are the virtual page
  * address for which the access kind is allowed, or TLB_INVALID. Only RAM pages get tags. */
-#define TLB_BITS    8
+#define TLB_BITS    12
 #define TLB_SIZE    (1u << TLB_BITS)
+#define TLB_ENTRIES (4 * TLB_SIZE) /* tlb[2] and itlb[2] */
 #define TLB_INVALID (~0ULL)
 #define PAGE_SIZE   4096ULL
 #define PAGE_MASK   (~(PAGE_SIZE - 1))
@@ -260,6 +261,12 @@ struct soft_cpu {
     struct tlb_entry itlb[2][TLB_SIZE]; /* instruction fetches (separate: no code/data conflicts) */
     struct tlb_entry *tlb_cur;          /* tlb[cpl == 3] */
     struct tlb_entry *itlb_cur;         /* itlb[cpl == 3] */
+    /* The fill log: every valid entry of the four sets, once (an entry is logged when it goes
+     * from invalid to valid; flushes drop what they invalidate). Not yet trusted while
+     * tlb_log_ok is false (a new CPU): the first flush then visits every entry. */
+    struct tlb_entry *tlb_log[TLB_ENTRIES];
+    unsigned tlb_nlog;
+    bool tlb_log_ok;
 
     /* Translated code. */
     struct soft_code_map *code_map;

@@ -22,45 +22,63 @@ static void tlb_invalidate(struct tlb_entry *e)
     e->global = false;
 }
 
-void soft_tlb_flush_all(struct soft_cpu *cpu)
+/* Invalidates the logged entries for which drop() holds and keeps the others logged. */
+static void tlb_flush_logged(struct soft_cpu *cpu, bool (*drop)(const struct tlb_entry *, uint64_t),
+                             uint64_t arg)
 {
     soft_chains_drop(cpu);
-    for (unsigned s = 0; s < 2; s++)
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            tlb_invalidate(&cpu->tlb[s][i]);
-            tlb_invalidate(&cpu->itlb[s][i]);
-        }
+    if (!cpu->tlb_log_ok) {
+        /* A new CPU: nothing is logged yet, whatever the sets hold. Start from empty. */
+        for (unsigned s = 0; s < 2; s++)
+            for (unsigned i = 0; i < TLB_SIZE; i++) {
+                tlb_invalidate(&cpu->tlb[s][i]);
+                tlb_invalidate(&cpu->itlb[s][i]);
+            }
+        cpu->tlb_nlog = 0;
+        cpu->tlb_log_ok = true;
+        return;
+    }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < cpu->tlb_nlog; i++) {
+        struct tlb_entry *e = cpu->tlb_log[i];
+        if (drop(e, arg))
+            tlb_invalidate(e);
+        else
+            cpu->tlb_log[kept++] = e;
+    }
+    cpu->tlb_nlog = kept;
+}
+
+static bool drop_any(const struct tlb_entry *e, uint64_t unused)
+{
+    return true;
+}
+
+static bool drop_nonglobal(const struct tlb_entry *e, uint64_t unused)
+{
+    return !e->global;
+}
+
+/* Entries derived from the (possibly large) page that maps lin. */
+static bool drop_span(const struct tlb_entry *e, uint64_t lin)
+{
+    return (lin & e->span_mask) == e->span_base;
+}
+
+void soft_tlb_flush_all(struct soft_cpu *cpu)
+{
+    tlb_flush_logged(cpu, drop_any, 0);
 }
 
 void soft_tlb_flush_nonglobal(struct soft_cpu *cpu)
 {
-    soft_chains_drop(cpu);
-    if (!(cpu->cr4 & (1ULL << 7))) {
-        soft_tlb_flush_all(cpu);
-        return;
-    }
-    for (unsigned s = 0; s < 2; s++)
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            if (!cpu->tlb[s][i].global)
-                tlb_invalidate(&cpu->tlb[s][i]);
-            if (!cpu->itlb[s][i].global)
-                tlb_invalidate(&cpu->itlb[s][i]);
-        }
+    tlb_flush_logged(cpu, (cpu->cr4 & (1ULL << 7)) ? drop_nonglobal : drop_any, 0);
 }
 
 /* INVLPG: drop every entry derived from the (possibly large) page that maps lin. */
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 {
-    soft_chains_drop(cpu);
-    for (unsigned s = 0; s < 2; s++)
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            struct tlb_entry *e = &cpu->tlb[s][i];
-            if (e->vpage != TLB_INVALID && (lin & e->span_mask) == e->span_base)
-                tlb_invalidate(e);
-            e = &cpu->itlb[s][i];
-            if (e->vpage != TLB_INVALID && (lin & e->span_mask) == e->span_base)
-                tlb_invalidate(e);
-        }
+    tlb_flush_logged(cpu, drop_span, lin);
 }
 
 /* Reads a paging-structure entry from guest-physical memory; returns its host pointer (NULL if
@@ -169,6 +187,8 @@ uint64_t soft_translate(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc
         struct tlb_entry *e = &set[(lin >> 12) & (TLB_SIZE - 1)];
         uint64_t vpage = lin & PAGE_MASK;
         if (e->vpage != vpage || e->gpa != gpage) {
+            if (e->vpage == TLB_INVALID && cpu->tlb_log_ok)
+                cpu->tlb_log[cpu->tlb_nlog++] = e; /* at most TLB_ENTRIES: each entry once */
             tlb_invalidate(e);
             e->vpage = vpage;
             e->gpa = gpage;

@@ -224,6 +224,50 @@ static void test_global_survives_cr3(void **state)
     harness_destroy(&h);
 }
 
+/* INVLPG of any address inside a 2 MiB page drops the entries of the whole page (SDM Vol. 3A
+ * 4.10.4.1): read 0x401000 through a large page, point the PDE elsewhere, INVLPG a different
+ * 4 KiB part of the same large page, read again. */
+SNIPPET(snip_invlpg_large, "mov 0x401000, %rax\n movq $0x600083, (%rdi)\n mov 0x401000, %rbx\n"
+                           " invlpg 0x5ff000\n mov 0x401000, %rcx\n hlt");
+static void test_invlpg_large_page(void **state)
+{
+    struct harness h;
+    harness_init(&h, true);
+    harness_write64(&h, 0x401000, 0x1111);
+    harness_write64(&h, 0x601000, 0x2222);
+    harness_write64(&h, HARNESS_PD + 2 * 8, 0x400083); /* P, RW, PS: [4 MiB, 6 MiB) */
+    harness_load(&h, snip_invlpg_large, snip_invlpg_large_end);
+    h.st.gpr[GPR_RDI] = HARNESS_PD + 2 * 8;
+    assert_int_equal(soft_cpu_set_state(h.cpu, &h.st), 0);
+    assert_int_equal(harness_run(&h, 100), SOFT_EXIT_HLT);
+    assert_int_equal(h.st.gpr[GPR_RAX], 0x1111);
+    assert_int_equal(h.st.gpr[GPR_RBX], 0x1111); /* stale entry: no invalidation yet */
+    assert_int_equal(h.st.gpr[GPR_RCX], 0x2222);
+    harness_destroy(&h);
+}
+
+/* A CR3 reload flushes every entry, however many are cached: read 300 pages (more than the
+ * 256 entries the TLB once had), remap them all to 0x208000, reload CR3 and sum them again. */
+SNIPPET(snip_cr3_many, "mov $0x220000, %rsi\n mov $300, %ecx\n"
+                       "1: mov (%rsi), %rax\n add $0x1000, %rsi\n dec %ecx\n jnz 1b\n"
+                       " mov %rdi, %rsi\n mov $300, %ecx\n"
+                       "2: movq $0x208007, (%rsi)\n add $8, %rsi\n dec %ecx\n jnz 2b\n"
+                       " mov %cr3, %rdx\n mov %rdx, %cr3\n"
+                       " mov $0x220000, %rsi\n xor %ebx, %ebx\n mov $300, %ecx\n"
+                       "3: add (%rsi), %rbx\n add $0x1000, %rsi\n dec %ecx\n jnz 3b\n hlt");
+static void test_cr3_reload_many_pages(void **state)
+{
+    struct harness h;
+    harness_init(&h, true);
+    harness_write64(&h, 0x208000, 0x2222);
+    harness_load(&h, snip_cr3_many, snip_cr3_many_end);
+    h.st.gpr[GPR_RDI] = PTE(0x220000);
+    assert_int_equal(soft_cpu_set_state(h.cpu, &h.st), 0);
+    assert_int_equal(harness_run(&h, 100000), SOFT_EXIT_HLT);
+    assert_int_equal(h.st.gpr[GPR_RBX], 300 * 0x2222ULL);
+    harness_destroy(&h);
+}
+
 SNIPPET(snip_noncanonical, "mov $0x0000800000000000, %rax\n mov (%rax), %rbx\n hlt");
 static void test_noncanonical_gp(void **state)
 {
@@ -250,6 +294,8 @@ int main(void)
         cmocka_unit_test(test_user_fetch_after_supervisor_chain),
         cmocka_unit_test(test_accessed_dirty),
         cmocka_unit_test(test_invlpg),
+        cmocka_unit_test(test_invlpg_large_page),
+        cmocka_unit_test(test_cr3_reload_many_pages),
         cmocka_unit_test(test_cr3_reload_and_global),
         cmocka_unit_test(test_global_survives_cr3),
         cmocka_unit_test(test_noncanonical_gp),
