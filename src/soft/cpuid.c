@@ -38,8 +38,14 @@ void soft_cpuid(struct soft_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4]
         r[3] = L1_EDX | (cpu->cfg.ncpus > 1 ? (1u << 28) : 0); /* HTT: ncpus logical CPUs */
         return;
     case 7:
-        if (sub == 0)
+        if (sub == 0) {
+            r[0] = 2;                       /* subleaves 0..2 */
             r[3] = (1u << 26) | (1u << 29); /* IBRS/IBPB (SPEC_CTRL, PRED_CMD), ARCH_CAPABILITIES */
+        } else if (sub == 2) {
+            /* BHI_CTRL: SPEC_CTRL.BHI_DIS_S exists. Linux takes it instead of running its
+             * branch-history clearing loop (about 100 instructions) on every system call. */
+            r[3] = 1u << 4;
+        }
         return;
     case 0x15:
         /* TSC = crystal * EBX / EAX; the crystal is the TSC itself. */

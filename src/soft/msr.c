@@ -259,8 +259,9 @@ void soft_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t v)
     case MSR_BIOS_SIGN_ID:
         return;
     case MSR_SPEC_CTRL:
-        /* Only IBRS (bit 0) is enumerated (CPUID.7.0:EDX[26]); STIBP and SSBD are not. */
-        if (v & ~1ULL)
+        /* IBRS (bit 0, CPUID.7.0:EDX[26]) and BHI_DIS_S (bit 10, CPUID.7.2:EDX[4]) are
+         * enumerated; STIBP and SSBD are not. Neither changes anything: nothing speculates. */
+        if (v & ~(1ULL | (1ULL << 10)))
             soft_raise_gp(cpu, 0);
         m->spec_ctrl = v;
         return;

@@ -76,12 +76,14 @@ static void test_msrs(void **state)
 }
 
 /* The speculation-control MSRs: ARCH_CAPABILITIES says the CPU is immune (ITS_NO, BHI_NO,
- * RDCL_NO) with enhanced IBRS; SPEC_CTRL keeps IBRS; PRED_CMD takes IBPB; reserved bits #GP. */
+ * RDCL_NO) with enhanced IBRS; SPEC_CTRL keeps IBRS and BHI_DIS_S (CPUID.7.2:EDX[4], with
+ * CPUID.7.0:EAX reaching subleaf 2); PRED_CMD takes IBPB; reserved bits #GP. */
 SNIPPET(snip_spec_msrs,
         "mov $0x10a, %ecx\n rdmsr\n shl $32, %rdx\n or %rax, %rdx\n mov %rdx, %r8\n"
-        " mov $0x48, %ecx\n mov $1, %eax\n xor %edx, %edx\n wrmsr\n rdmsr\n mov %rax, %r9\n"
+        " mov $0x48, %ecx\n mov $0x401, %eax\n xor %edx, %edx\n wrmsr\n rdmsr\n mov %rax, %r9\n"
         " mov $0x49, %ecx\n mov $1, %eax\n wrmsr\n"
-        " mov $7, %eax\n xor %ecx, %ecx\n cpuid\n mov %rdx, %r10\n"
+        " mov $7, %eax\n xor %ecx, %ecx\n cpuid\n mov %rdx, %r10\n mov %rax, %r11\n"
+        " mov $7, %eax\n mov $2, %ecx\n cpuid\n mov %rdx, %r12\n"
         " mov $0x48, %ecx\n mov $4, %eax\n xor %edx, %edx\n wrmsr\n hlt");
 static void test_spec_ctrl_msrs(void **state)
 {
@@ -97,11 +99,13 @@ static void test_spec_ctrl_msrs(void **state)
     assert_true(caps & (1ULL << 1));  /* IBRS_ALL */
     assert_true(caps & (1ULL << 20)); /* BHI_NO */
     assert_true(caps & (1ULL << 62)); /* ITS_NO */
-    assert_int_equal(h.st.gpr[GPR_R9], 1);
+    assert_int_equal(h.st.gpr[GPR_R9], 0x401);
     assert_true(h.st.gpr[GPR_R10] & (1u << 26)); /* IBRS/IBPB */
+    assert_int_equal(h.st.gpr[GPR_R11], 2);      /* highest subleaf */
+    assert_true(h.st.gpr[GPR_R12] & (1u << 4));  /* BHI_CTRL */
     struct soft_ext_state ext;
     soft_cpu_get_ext_state(h.cpu, &ext);
-    assert_int_equal(ext.msrs.spec_ctrl, 1);
+    assert_int_equal(ext.msrs.spec_ctrl, 0x401);
     harness_destroy(&h);
 }
 
