@@ -265,11 +265,12 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     struct soft_cpu_stats st;
     soft_cpu_get_stats(sc->cpu, &st);
     log_debug("soft: vCPU %u: %llu instructions, %llu blocks translated, %llu invalidated, "
-              "%llu looked up, %llu TLB misses, %llu exceptions, %llu interrupts",
+              "%llu looked up, %llu TLB misses, %llu TLB flushes, %llu exceptions, %llu interrupts",
               vcpu->index, (unsigned long long)st.instructions,
               (unsigned long long)st.blocks_translated, (unsigned long long)st.blocks_invalidated,
               (unsigned long long)st.block_lookups, (unsigned long long)st.tlb_misses,
-              (unsigned long long)st.exceptions, (unsigned long long)st.interrupts);
+              (unsigned long long)st.tlb_flushes, (unsigned long long)st.exceptions,
+              (unsigned long long)st.interrupts);
     soft_cpu_destroy(sc->cpu);
     pthread_cond_destroy(&sc->cond);
     pthread_mutex_destroy(&sc->lock);

@@ -169,6 +169,7 @@ struct soft_cpu_stats {
     uint64_t blocks_invalidated;
     uint64_t block_lookups; /* blocks found neither by chaining nor in the linear cache */
     uint64_t tlb_misses;
+    uint64_t tlb_flushes; /* CR3 writes, INVLPG and the like (each drops chains too) */
     uint64_t exceptions;
     uint64_t interrupts;
 };

@@ -27,6 +27,7 @@ static void tlb_flush_logged(struct soft_cpu *cpu, bool (*drop)(const struct tlb
                              uint64_t arg)
 {
     soft_chains_drop(cpu);
+    cpu->stats.tlb_flushes++;
     if (!cpu->tlb_log_ok) {
         /* A new CPU: nothing is logged yet, whatever the sets hold. Start from empty. */
         for (unsigned s = 0; s < 2; s++)
