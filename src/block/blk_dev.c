@@ -98,6 +98,8 @@ static struct blk_request *run_batch(struct blk_dev *dev, struct blk_request *fi
     unsigned n = 0;
     b->active = true;
     b->writes = op == BLK_OP_WRITE;
+    b->several = first->next && first->next->op == op;
+    b->large_reads = 0;
     b->nretry = 0;
     while (req && req->op == op && n < BLK_BATCH_REQS &&
            (op == BLK_OP_READ || !overlaps_batch(first, req, req, unit))) {

@@ -16,8 +16,9 @@
 /* Maximum backing-chain depth (the top image counts as 1); deeper chains are rejected. */
 #define BLK_MAX_CHAIN_DEPTH 64
 
-#define BLK_BATCH_SLOTS 256
-#define BLK_BATCH_REQS  32
+#define BLK_BATCH_SLOTS    256
+#define BLK_SPLIT_READ_MIN 32768 /* a read this large is worth a second core */
+#define BLK_BATCH_REQS     32
 
 /* Read batching: while a batch is active, guest-data reads (blk_file_preadv_data) are only
  * submitted to the ring, so the data copies of up to BLK_BATCH_REQS read requests run in
@@ -29,6 +30,8 @@ struct blk_batch {
     bool writes;             /* a write batch defers only writes, a read batch only reads */
     struct blk_request *cur; /* request whose transfers are being deferred */
     unsigned inflight;
+    bool several;         /* the batch has more than one request */
+    unsigned large_reads; /* reads of BLK_SPLIT_READ_MIN bytes or more deferred in this batch */
     struct {
         struct blk_request *req;
         size_t expect;

@@ -240,8 +240,12 @@ static int defer_rw(struct blk_file *f, bool write, uint64_t off, const struct i
     } else {
         io_uring_prep_readv(sqe, f->fd, iov, (unsigned)iovcnt, off);
     }
-    if (write && len >= 16384)
-        io_uring_sqe_set_flags(sqe, IOSQE_ASYNC); /* large copies: run on io-wq in parallel */
+    /* Large copies from the page cache are CPU work: writes all go to io-wq workers; of several
+     * large reads every other one does, so this thread copies the rest inline meanwhile (a lone
+     * read is copied inline: a worker would only add a wake-up). */
+    bool split = b->several && len >= BLK_SPLIT_READ_MIN && b->large_reads++ % 2 == 0;
+    if (write ? len >= 16384 : split)
+        io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
     io_uring_sqe_set_data64(sqe, i + 1);
     b->inflight++;
     /* Submit now: the kernel copies the iovec array (SUBMIT_STABLE), the caller's may go. */
