@@ -201,6 +201,21 @@ static struct tlb_entry *itlb_fill(struct soft_cpu *cpu, uint64_t lin)
     return e;
 }
 
+static struct soft_cross_entry *cross_slot(struct soft_cpu *cpu, uint64_t lin)
+{
+    return &cpu->cross[(lin ^ (lin >> 12)) & (SOFT_CROSS_CACHE_SIZE - 1)];
+}
+
+/* True if the instruction at lin (first byte at gpa1) is known to cross into the next page:
+ * the crossing cache has it and its first page is unchanged, so its first page's bytes do not
+ * hold a whole instruction and fetching the second page is what the CPU must do anyway. */
+static bool cross_known(struct soft_cpu *cpu, uint64_t lin, uint64_t gpa1)
+{
+    const struct soft_cross_entry *ce = cross_slot(cpu, lin);
+    return ce->block && ce->lin == lin && ce->mode == cpu->mode && ce->gpa1 == gpa1 &&
+           ce->gen1 == atomic_load_explicit(&cpu->code_gen[gpa1 >> 12], memory_order_acquire);
+}
+
 static bool cross_valid(const struct soft_cpu *cpu, const struct soft_cross_entry *ce, uint64_t lin,
                         uint64_t gpa1, uint64_t gpa2)
 {
@@ -221,7 +236,7 @@ static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
         lin2 = (uint32_t)lin2;
     const struct tlb_entry *e2 = itlb_fill(cpu, lin2);
     uint64_t gpa1 = e1->gpa | (lin & 0xfff), gpa2 = e2->gpa;
-    struct soft_cross_entry *ce = &cpu->cross[(lin ^ (lin >> 12)) & (SOFT_CROSS_CACHE_SIZE - 1)];
+    struct soft_cross_entry *ce = cross_slot(cpu, lin);
     if (cross_valid(cpu, ce, lin, gpa1, gpa2))
         return ce->block;
 
@@ -286,6 +301,11 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
         soft_chains_drop(cpu); /* chain pointers may name it */
         break;
     }
+
+    /* Page-crossing instructions are never hashed: one seen before skips the decode that
+     * would only find out again that it crosses. */
+    if (page_left < 16 && cross_known(cpu, lin, gpa))
+        return translate_crossing(cpu, lin, e);
 
     if (cpu->nblocks >= BLOCKS_MAX)
         soft_block_cache_flush(cpu);
