@@ -7,13 +7,11 @@
  * by running the next instruction through soft_next. */
 #include "soft/alu_fast.h"
 
-/* dst (a 4- or 8-byte register) = dst OP b, flags recorded lazily; CMP writes nothing. */
-static inline int alu_reg(struct soft_cpu *cpu, const struct soft_insn *in, unsigned op, uint64_t b)
+/* a OP b (both already masked to size), flags recorded lazily; returns the unmasked result. */
+static inline uint64_t alu_op(struct soft_cpu *cpu, unsigned op, unsigned size, uint64_t a,
+                              uint64_t b)
 {
-    unsigned size = in->op[0].size, reg = in->op[0].reg;
-    uint64_t m = soft_mask(size);
-    uint64_t a = cpu->gpr[reg] & m, r, c;
-    b &= m;
+    uint64_t r, c;
     switch (op) {
     case SOFT_ALU_ADD:
         r = a + b;
@@ -49,6 +47,15 @@ static inline int alu_reg(struct soft_cpu *cpu, const struct soft_insn *in, unsi
         soft_lazy(cpu, LF_LOGIC, size, r, 0, 0);
         break;
     }
+    return r;
+}
+
+/* dst (a 4- or 8-byte register) = dst OP b, flags recorded lazily; CMP writes nothing. */
+static inline int alu_reg(struct soft_cpu *cpu, const struct soft_insn *in, unsigned op, uint64_t b)
+{
+    unsigned size = in->op[0].size, reg = in->op[0].reg;
+    uint64_t m = soft_mask(size);
+    uint64_t r = alu_op(cpu, op, size, cpu->gpr[reg] & m, b & m);
     if (op != SOFT_ALU_CMP)
         cpu->gpr[reg] = r & m; /* 32-bit results zero-extend */
     return soft_next_nostore(cpu, in);
@@ -451,6 +458,70 @@ static int cmp_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
     return soft_next_nostore(cpu, in);
 }
 
+/* OP [base + disp], reg or imm (any size, not CMP, no LOCK): a read-modify-write that, like
+ * soft_op_alu, faults as a write before reading. With the page writable in the TLB, not
+ * holding code and the access inside it, both halves go straight to host memory. */
+static inline int alu_basedisp(struct soft_cpu *cpu, const struct soft_insn *in, unsigned op)
+{
+    const struct soft_operand *o = &in->op[0], *src = &in->op[1];
+    unsigned size = o->size;
+    uint64_t m = soft_mask(size);
+    uint64_t b = (src->kind == OPK_IMM ? (uint64_t)src->disp : cpu->gpr[src->reg]) & m;
+    uint64_t lin = lin_base_disp(cpu, o);
+    struct tlb_entry *e = &cpu->tlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag_w == (lin & PAGE_MASK) && (lin & 0xfff) + size <= PAGE_SIZE &&
+               !atomic_load_explicit(&cpu->code_has[e->gpa >> 12], memory_order_relaxed))) {
+        uint8_t *p = (uint8_t *)(uintptr_t)(lin + e->addend);
+        soft_store_host(p, size, alu_op(cpu, op, size, soft_load_host(p, size), b) & m);
+    } else {
+        soft_rmw_prepare(cpu, in, 0);
+        uint64_t a = soft_read(cpu, lin, size);
+        soft_write(cpu, lin, size, alu_op(cpu, op, size, a, b) & m);
+    }
+    return soft_next(cpu, in);
+}
+static int add_mx(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_basedisp(c, i, SOFT_ALU_ADD);
+}
+static int or_mx(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_basedisp(c, i, SOFT_ALU_OR);
+}
+static int adc_mx(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_basedisp(c, i, SOFT_ALU_ADC);
+}
+static int sbb_mx(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_basedisp(c, i, SOFT_ALU_SBB);
+}
+static int and_mx(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_basedisp(c, i, SOFT_ALU_AND);
+}
+static int sub_mx(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_basedisp(c, i, SOFT_ALU_SUB);
+}
+static int xor_mx(struct soft_cpu *c, const struct soft_insn *i)
+{
+    return alu_basedisp(c, i, SOFT_ALU_XOR);
+}
+/* Indexed by the ALU operation; CMP has cmp_basedisp. */
+static const soft_handler alu_mx[8] = {add_mx, or_mx, adc_mx, sbb_mx, and_mx, sub_mx, xor_mx, NULL};
+
+/* TEST [base + disp], reg or imm (any size): read only. */
+static int test_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+    const struct soft_operand *o = &in->op[0], *src = &in->op[1];
+    unsigned size = o->size;
+    uint64_t a = soft_read(cpu, lin_base_disp(cpu, o), size);
+    uint64_t b = src->kind == OPK_IMM ? (uint64_t)src->disp : cpu->gpr[src->reg];
+    soft_lazy(cpu, LF_LOGIC, size, a & b & soft_mask(size), 0, 0);
+    return soft_next_nostore(cpu, in);
+}
+
 /* LEA into a 64-bit register with a 64-bit address size: no segment, no access. */
 static int lea_basedisp(struct soft_cpu *cpu, const struct soft_insn *in)
 {
@@ -538,6 +609,9 @@ soft_handler soft_fast_alu(const struct soft_insn *in)
     if (in->aux == SOFT_ALU_CMP && in->nops == 2 && is_base_disp64(in, a) &&
         (b->kind == OPK_IMM || (b->kind == OPK_REG && b->size == a->size)))
         return cmp_basedisp;
+    if (!(in->prefix & SOFT_INSN_LOCK) && in->aux < SOFT_ALU_CMP && in->nops == 2 &&
+        is_base_disp64(in, a) && (b->kind == OPK_IMM || (b->kind == OPK_REG && b->size == a->size)))
+        return alu_mx[in->aux];
     if ((in->prefix & SOFT_INSN_LOCK) || !is_wide_reg(a) || in->nops != 2 || in->aux > 7)
         return NULL;
     if (b->kind == OPK_REG && b->size == a->size)
@@ -552,6 +626,8 @@ soft_handler soft_fast_alu(const struct soft_insn *in)
 soft_handler soft_fast_test(const struct soft_insn *in)
 {
     const struct soft_operand *a = &in->op[0], *b = &in->op[1];
+    if (is_base_disp64(in, a) && (b->kind == OPK_IMM || (b->kind == OPK_REG && b->size == a->size)))
+        return test_basedisp;
     if (!is_wide_reg(a))
         return NULL;
     if (b->kind == OPK_REG && b->size == a->size)
