@@ -105,17 +105,24 @@ static void test_slirp_dhcp_offer(void **state)
     net_backend_destroy(be);
 }
 
+/* A loopback TCP port that was free a moment ago (a is filled for connecting to it). */
+static int free_port(struct sockaddr_in *a)
+{
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(probe >= 0);
+    *a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(probe, (struct sockaddr *)a, sizeof(*a)), 0);
+    socklen_t alen = sizeof(*a);
+    assert_int_equal(getsockname(probe, (struct sockaddr *)a, &alen), 0);
+    close(probe);
+    return ntohs(a->sin_port);
+}
+
 static void test_slirp_hostfwd(void **state)
 {
     /* Find a free port, then forward it to guest port 80. */
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(probe >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t alen = sizeof(a);
-    assert_int_equal(getsockname(probe, (struct sockaddr *)&a, &alen), 0);
-    int port = ntohs(a.sin_port);
-    close(probe);
+    struct sockaddr_in a;
+    int port = free_port(&a);
 
     char spec[96];
     snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:80,mac=52:54:00:00:00:01", port);
@@ -139,18 +146,6 @@ static void test_slirp_hostfwd(void **state)
     assert_int_equal(net_backend_open(spec, &be1), 0);
     assert_int_equal(net_backend_open(spec, &be2), -EADDRINUSE);
     net_backend_destroy(be1);
-}
-
-static int free_port(struct sockaddr_in *a)
-{
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(probe >= 0);
-    *a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(probe, (struct sockaddr *)a, sizeof(*a)), 0);
-    socklen_t alen = sizeof(*a);
-    assert_int_equal(getsockname(probe, (struct sockaddr *)a, &alen), 0);
-    close(probe);
-    return ntohs(a->sin_port);
 }
 
 /* The MSS slirp offers in its SYN to the guest: its MTU (mtu= or the 65520 default) minus the
