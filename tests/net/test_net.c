@@ -118,6 +118,25 @@ static int free_port(struct sockaddr_in *a)
     return ntohs(a->sin_port);
 }
 
+/* Starts a slirp backend from spec (with a hostfwd rule to a), connects to the forwarded port
+ * (*c) and waits until slirp, accepting, starts talking to the guest: it ARPs for 10.0.2.15
+ * first. Received frames go to log. */
+static struct net_backend *connect_forwarded(const char *spec, const struct sockaddr_in *a,
+                                             struct rx_log *log, int *c)
+{
+    struct net_backend *be;
+    assert_int_equal(net_backend_open(spec, &be), 0);
+    be->rx = record;
+    be->rx_opaque = log;
+    assert_int_equal(be->ops->start(be, NULL), 0);
+    *c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(*c >= 0);
+    int rc = connect(*c, (const struct sockaddr *)a, sizeof(*a));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    assert_true(wait_for(log, NULL, &log->arp_for_guest));
+    return be;
+}
+
 static void test_slirp_hostfwd(void **state)
 {
     /* Find a free port, then forward it to guest port 80. */
@@ -126,18 +145,9 @@ static void test_slirp_hostfwd(void **state)
 
     char spec[96];
     snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:80,mac=52:54:00:00:00:01", port);
-    struct net_backend *be;
-    assert_int_equal(net_backend_open(spec, &be), 0);
     struct rx_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    be->rx = record;
-    be->rx_opaque = &log;
-    assert_int_equal(be->ops->start(be, NULL), 0);
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    assert_true(c >= 0);
-    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
-    assert_true(rc == 0 || errno == EINPROGRESS);
-    /* slirp accepts and starts talking to the guest: it ARPs for 10.0.2.15 first. */
-    assert_true(wait_for(&log, NULL, &log.arp_for_guest));
+    int c;
+    struct net_backend *be = connect_forwarded(spec, &a, &log, &c);
     close(c);
     net_backend_destroy(be);
 
@@ -156,17 +166,9 @@ static unsigned slirp_syn_mss(const char *mtu_opt)
     int port = free_port(&a);
     char spec[128];
     snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:80%s", port, mtu_opt);
-    struct net_backend *be;
-    assert_int_equal(net_backend_open(spec, &be), 0);
     struct rx_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    be->rx = record;
-    be->rx_opaque = &log;
-    assert_int_equal(be->ops->start(be, NULL), 0);
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    assert_true(c >= 0);
-    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
-    assert_true(rc == 0 || errno == EINPROGRESS);
-    assert_true(wait_for(&log, NULL, &log.arp_for_guest));
+    int c;
+    struct net_backend *be = connect_forwarded(spec, &a, &log, &c);
     static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
     uint8_t arp[42] = {0};
     pthread_mutex_lock(&log.lock);
