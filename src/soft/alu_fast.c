@@ -468,10 +468,8 @@ static inline int alu_basedisp(struct soft_cpu *cpu, const struct soft_insn *in,
     uint64_t m = soft_mask(size);
     uint64_t b = (src->kind == OPK_IMM ? (uint64_t)src->disp : cpu->gpr[src->reg]) & m;
     uint64_t lin = lin_base_disp(cpu, o);
-    struct tlb_entry *e = &cpu->tlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag_w == (lin & PAGE_MASK) && (lin & 0xfff) + size <= PAGE_SIZE &&
-               !atomic_load_explicit(&cpu->code_has[e->gpa >> 12], memory_order_relaxed))) {
-        uint8_t *p = (uint8_t *)(uintptr_t)(lin + e->addend);
+    uint8_t *p;
+    if (soft_write_fast(cpu, lin, size, &p)) {
         soft_store_host(p, size, alu_op(cpu, op, size, soft_load_host(p, size), b) & m);
     } else {
         soft_rmw_prepare(cpu, in, 0);

@@ -502,12 +502,25 @@ static inline uint64_t soft_read(struct soft_cpu *cpu, uint64_t lin, unsigned si
     return soft_read_slow(cpu, lin, size, false);
 }
 
-static inline void soft_write(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t val)
+/* True if the TLB allows a size-byte write at lin directly (the page writable and dirty, no
+ * translated code on it, the access inside it); *host is then its host address. */
+static inline bool soft_write_fast(struct soft_cpu *cpu, uint64_t lin, unsigned size,
+                                   uint8_t **host)
 {
     struct tlb_entry *e = &cpu->tlb_cur[(lin >> 12) & (TLB_SIZE - 1)];
     if (likely(e->tag_w == (lin & PAGE_MASK) && (lin & 0xfff) + size <= PAGE_SIZE &&
                !atomic_load_explicit(&cpu->code_has[e->gpa >> 12], memory_order_relaxed))) {
-        soft_store_host((uint8_t *)(uintptr_t)(lin + e->addend), size, val);
+        *host = (uint8_t *)(uintptr_t)(lin + e->addend);
+        return true;
+    }
+    return false;
+}
+
+static inline void soft_write(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t val)
+{
+    uint8_t *p;
+    if (soft_write_fast(cpu, lin, size, &p)) {
+        soft_store_host(p, size, val);
         return;
     }
     soft_write_slow(cpu, lin, size, val, false);
