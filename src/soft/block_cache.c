@@ -8,8 +8,9 @@
 #include "soft/internal.h"
 #include "util/log.h"
 
-#define BHASH_BITS 16
-#define BLOCKS_MAX 65536 /* the whole cache is flushed beyond this */
+#define BHASH_BITS   16
+#define BLOCKS_MAX   65536 /* the whole cache is flushed beyond this */
+#define INSN_MAX_LEN 15    /* the longest x86 instruction (SDM Vol. 2 2.3.11) */
 
 int soft_code_map_create(uint64_t ram_end, struct soft_code_map **out)
 {
@@ -245,7 +246,7 @@ static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
     atomic_store(&cpu->code_map->has_code[gpa2 >> 12], 1);
     uint32_t gen1 = atomic_load(&cpu->code_map->gen[gpa1 >> 12]);
     uint32_t gen2 = atomic_load(&cpu->code_map->gen[gpa2 >> 12]);
-    uint8_t buf[15];
+    uint8_t buf[INSN_MAX_LEN];
     unsigned first = (unsigned)(PAGE_SIZE - (lin & 0xfff));
     if (first > sizeof(buf))
         first = sizeof(buf);
@@ -304,7 +305,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
 
     /* Page-crossing instructions are never hashed: one seen before skips the decode that
      * would only find out again that it crosses. */
-    if (page_left < 16 && cross_known(cpu, lin, gpa))
+    if (page_left < INSN_MAX_LEN && cross_known(cpu, lin, gpa))
         return translate_crossing(cpu, lin, e);
 
     if (cpu->nblocks >= BLOCKS_MAX)
