@@ -36,7 +36,10 @@ static uint64_t next_offset(struct bench *b)
         b->rng ^= b->rng << 17;
         return (b->rng % (b->disk / b->size)) * b->size;
     }
-    return (b->issued * b->step) % (b->disk - b->size + 1);
+    /* As `qemu-img bench` does: the offset advances by STEP modulo the disk size, so it stays
+     * aligned when it wraps. A request that would run past the end starts at 0 instead. */
+    uint64_t off = (b->issued * b->step) % b->disk;
+    return b->disk - off < b->size ? 0 : off;
 }
 
 static void done(struct blk_request *req, int result);
@@ -115,6 +118,12 @@ int main(int argc, char **argv)
         return 1;
     }
     b.disk = blk_size(b.dev);
+    if (b.size > b.disk) {
+        fprintf(stderr, "qcow2-bench: %s: requests of %llu bytes do not fit a %llu-byte disk\n",
+                argv[optind], (unsigned long long)b.size, (unsigned long long)b.disk);
+        blk_close(b.dev);
+        return 1;
+    }
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.cond, NULL);
     struct slot *slots = calloc(depth, sizeof(*slots));
