@@ -40,6 +40,9 @@ static void run_usage(FILE *out)
         "  --virtio-console stdio|file=PATH|pty\n"
         "                       second console on virtio (hvc0 in Linux guests)\n"
         "  --no-reboot          stop when the guest resets instead of rebooting it\n"
+        "  --profile FILE       soft accelerator: write the guest instructions completed per\n"
+        "                       block of guest code to FILE when the VM stops, and a snapshot\n"
+        "                       on each SIGUSR1 (scripts/guest-profile.py reads it)\n"
         "  -v, --verbose        more messages (repeat for debug output)\n"
         "  -h, --help           this help\n"
         "\n"
@@ -60,6 +63,7 @@ enum {
     OPT_NET,
     OPT_NO_REBOOT,
     OPT_VIRTIO_CONSOLE,
+    OPT_PROFILE,
 };
 
 static const struct option run_options[] = {
@@ -74,6 +78,7 @@ static const struct option run_options[] = {
     {"net", required_argument, NULL, OPT_NET},
     {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
     {"virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE},
+    {"profile", required_argument, NULL, OPT_PROFILE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -199,6 +204,11 @@ static int parse_args(int argc, char **argv, struct machine_config *cfg, const c
             break;
         case OPT_VIRTIO_CONSOLE:
             cfg->virtio_console = optarg;
+            break;
+        case OPT_PROFILE:
+            if (!optarg[0])
+                return usage_error("--profile needs a file name%s", "");
+            cfg->profile = optarg;
             break;
         case 'v':
             verbose++;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct vm;
 struct vcpu;
@@ -58,6 +59,11 @@ struct accel_ops {
     int (*del_ioeventfd)(struct vm *vm, bool pio, uint64_t addr, unsigned len, bool match_data,
                          uint64_t data, int fd);
     int (*add_irqfd)(struct vm *vm, unsigned gsi, int fd);
+    /* Guest profile (ember run --profile; the VM was created with cfg.profile): with every
+     * vCPU stopped, writes the guest instructions completed per translated block since boot
+     * (soft/profile.h's format) to f. 0 or -errno. NULL if the accelerator cannot count guest
+     * instructions (kvm: the guest runs on the host CPU). */
+    int (*profile_write)(struct vm *vm, FILE *f);
 };
 
 /* Registered accelerators, by name ("kvm", "soft"). NULL if unknown or not built in. */

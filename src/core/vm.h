@@ -23,6 +23,7 @@ struct vm_config {
     uint64_t ram_size; /* bytes */
     unsigned ncpus;
     const struct accel_ops *accel;
+    bool profile; /* keep a guest profile for accel->profile_write (which must exist) */
 };
 
 struct vcpu {

@@ -1,9 +1,10 @@
-/* Machine builder: VM + platform + console UART + i8042 + debug-exit + boot hook, and the
- * host signals that stop the VM. */
+/* Machine builder: VM + platform + console UART + i8042 + debug-exit + boot hook, the host
+ * signals that stop the VM, and the guest profile file (--profile). */
 #include "machine/machine.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -29,6 +30,48 @@ static int machine_boot(struct vm *vm, void *opaque)
     return boot_load_kernel(vm, m->cfg.kernel, m->cfg.initrd, m->cfg.cmdline);
 }
 
+/* Writes the guest profile to cfg.profile (through a temporary file renamed over it, so a
+ * reader never sees half a profile). Every vCPU must be stopped. */
+static int write_profile(struct machine *m)
+{
+    const char *path = m->cfg.profile;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        log_error("--profile %s: path too long", path);
+        return -ENAMETOOLONG;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int e = errno;
+        log_error("--profile %s: %s", tmp, strerror(e));
+        return -e;
+    }
+    int r = m->vm.accel->profile_write(&m->vm, f);
+    if (fclose(f) != 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) != 0)
+        r = -errno;
+    if (r < 0) {
+        log_error("--profile %s: cannot write the guest profile: %s", path, strerror(-r));
+        unlink(tmp);
+        return r;
+    }
+    log_info("guest profile written to %s", path);
+    return 0;
+}
+
+/* SIGUSR1 with --profile: a snapshot of the profile, with the vCPUs paused meanwhile. */
+static void snapshot_profile(struct machine *m)
+{
+    if (vm_pause(&m->vm) < 0) {
+        log_warn("--profile: the VM is not running; no snapshot written");
+        return;
+    }
+    write_profile(m);
+    if (vm_resume(&m->vm) < 0)
+        log_warn("--profile: the VM did not resume after the snapshot");
+}
+
 static void on_signal(void *opaque, uint32_t events)
 {
     struct machine *m = opaque;
@@ -36,6 +79,10 @@ static void on_signal(void *opaque, uint32_t events)
     ssize_t n = read(m->signal_fd, &si, sizeof(si));
     if (n != (ssize_t)sizeof(si))
         return;
+    if (si.ssi_signo == SIGUSR1) {
+        snapshot_profile(m);
+        return;
+    }
     log_info("received signal %u: stopping the VM", si.ssi_signo);
     vm_request_stop(&m->vm, VM_STOP_USER, 128 + (int)si.ssi_signo);
 }
@@ -49,6 +96,8 @@ static int watch_signals(struct machine *m)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    if (m->cfg.profile)
+        sigaddset(&set, SIGUSR1);
     int r = pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (r != 0) {
         log_error("blocking signals: %s", strerror(r));
@@ -116,7 +165,16 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
     memset(m, 0, sizeof(*m));
     m->cfg = *cfg;
     m->signal_fd = -1;
-    struct vm_config vc = {.ram_size = cfg->memory, .ncpus = cfg->cpus, .accel = cfg->accel};
+    if (cfg->profile && !cfg->accel->profile_write) {
+        log_error("--profile: the %s accelerator runs guest code on the host CPU and cannot "
+                  "count its instructions; use --accel soft",
+                  cfg->accel->name);
+        return -ENOTSUP;
+    }
+    struct vm_config vc = {.ram_size = cfg->memory,
+                           .ncpus = cfg->cpus,
+                           .accel = cfg->accel,
+                           .profile = cfg->profile != NULL};
     int r = vm_create(&m->vm, &vc);
     if (r < 0)
         return r;
@@ -135,7 +193,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 
 int machine_run(struct machine *m)
 {
-    return vm_run(&m->vm);
+    int code = vm_run(&m->vm);
+    /* The vCPU threads have ended; their state lives until machine_destroy. */
+    if (m->cfg.profile && write_profile(m) < 0 && code == 0)
+        code = 1;
+    return code;
 }
 
 void machine_destroy(struct machine *m)

@@ -28,6 +28,7 @@ struct machine_config {
     const char *nets[MACHINE_MAX_NETS]; /* --net option strings */
     unsigned nnets;
     const char *virtio_console; /* --virtio-console spec, or NULL for none */
+    const char *profile;        /* --profile FILE (guest profile, soft accelerator), or NULL */
 };
 
 struct machine {
@@ -35,7 +36,7 @@ struct machine {
     struct vm vm;
     struct chardev console;
     bool console_open;
-    int signal_fd; /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
+    int signal_fd; /* SIGINT/SIGTERM/SIGHUP (and SIGUSR1 with --profile), on the event loop */
 };
 
 /* Builds the machine: creates the VM, devices and console and sets the boot hook. Errors are

@@ -12,6 +12,7 @@
 #include "platform/lapic.h"
 #include "platform/platform.h"
 #include "soft/cpu.h"
+#include "soft/profile.h"
 #include "util/log.h"
 
 #define RUN_SLICE        (1u << 22)  /* instructions between checks of stop_requested */
@@ -30,7 +31,8 @@ struct soft_vcpu {
     pthread_mutex_t lock; /* guards wake */
     pthread_cond_t cond;
     bool wake;
-    bool wait_for_sipi; /* after INIT (APs start here): halted until a SIPI */
+    bool wait_for_sipi;          /* after INIT (APs start here): halted until a SIPI */
+    struct soft_profile profile; /* this vCPU's guest profile (empty unless cfg.profile) */
 };
 
 static int soft_probe(char *why, size_t whylen)
@@ -246,6 +248,9 @@ static int soft_vcpu_init(struct vcpu *vcpu)
         free(sc);
         return r;
     }
+    soft_profile_init(&sc->profile);
+    if (vm->cfg.profile)
+        soft_cpu_set_profile(sc->cpu, &sc->profile);
     sc->wait_for_sipi = vcpu->index > 0 && !vcpu->has_boot_state;
     if (sc->lapic) {
         lapic_set_wake(sc->lapic, on_wake, sc);
@@ -271,7 +276,8 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
               (unsigned long long)st.block_lookups, (unsigned long long)st.tlb_misses,
               (unsigned long long)st.tlb_flushes, (unsigned long long)st.exceptions,
               (unsigned long long)st.interrupts);
-    soft_cpu_destroy(sc->cpu);
+    soft_cpu_destroy(sc->cpu); /* may still fold counts into sc->profile */
+    soft_profile_free(&sc->profile);
     pthread_cond_destroy(&sc->cond);
     pthread_mutex_destroy(&sc->lock);
     free(sc);
@@ -418,6 +424,25 @@ static int soft_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
     return platform_signal_msi(vm->platform, address, data);
 }
 
+/* Every vCPU is stopped: their blocks and profiles are this thread's to read. */
+static int soft_vm_profile_write(struct vm *vm, FILE *f)
+{
+    struct soft_profile all;
+    soft_profile_init(&all);
+    int r = 0;
+    for (unsigned i = 0; i < vm->ncpus && r == 0; i++) {
+        struct soft_vcpu *sc = vm->vcpus[i].accel_state;
+        if (!sc)
+            continue;
+        soft_cpu_profile_collect(sc->cpu);
+        r = soft_profile_merge(&all, &sc->profile);
+    }
+    if (r == 0)
+        r = soft_profile_write(&all, f);
+    soft_profile_free(&all);
+    return r;
+}
+
 const struct accel_ops soft_accel_ops = {
     .name = "soft",
     .probe = soft_probe,
@@ -431,4 +456,5 @@ const struct accel_ops soft_accel_ops = {
     .vcpu_kick = soft_vcpu_kick,
     .set_irq_line = soft_set_irq_line,
     .signal_msi = soft_signal_msi,
+    .profile_write = soft_vm_profile_write,
 };

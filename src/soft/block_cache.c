@@ -6,6 +6,7 @@
 
 #include "soft/decode.h"
 #include "soft/internal.h"
+#include "soft/profile.h"
 #include "util/log.h"
 
 #define BHASH_BITS   16
@@ -88,6 +89,40 @@ void soft_cpu_invalidate_code(struct soft_cpu *cpu, uint64_t gpa, uint64_t len)
     cpu_invalidate(cpu, gpa, len);
 }
 
+/* Moves b's instruction count into the profile, if one is kept. */
+static void profile_fold(struct soft_cpu *cpu, struct soft_block *b)
+{
+    if (!cpu->profile || !b->icount)
+        return;
+    if (soft_profile_add(cpu->profile, b->lin, b->icount) < 0 && !cpu->profile_full) {
+        cpu->profile_full = true;
+        log_warn("soft: out of memory for the guest profile; it will miss some counts");
+    }
+    b->icount = 0;
+}
+
+/* Frees a block of the hash table or the crossing cache. */
+static void block_free(struct soft_cpu *cpu, struct soft_block *b)
+{
+    profile_fold(cpu, b);
+    free(b);
+}
+
+void soft_cpu_set_profile(struct soft_cpu *cpu, struct soft_profile *prof)
+{
+    cpu->profile = prof;
+}
+
+void soft_cpu_profile_collect(struct soft_cpu *cpu)
+{
+    for (unsigned i = 0; cpu->bhash && i < cpu->bhash_size; i++)
+        for (struct soft_block *b = cpu->bhash[i]; b; b = b->hnext)
+            profile_fold(cpu, b);
+    for (unsigned i = 0; i < SOFT_CROSS_CACHE_SIZE; i++)
+        if (cpu->cross[i].block)
+            profile_fold(cpu, cpu->cross[i].block);
+}
+
 int soft_block_cache_init(struct soft_cpu *cpu)
 {
     cpu->bhash_size = 1u << BHASH_BITS;
@@ -97,6 +132,7 @@ int soft_block_cache_init(struct soft_cpu *cpu)
     if (!cpu->bhash || !cpu->scratch)
         return -ENOMEM;
     memset(cpu->scratch->chain, 0, sizeof(cpu->scratch->chain)); /* never chained from */
+    cpu->scratch->icount = 0; /* run only when out of memory; never profiled */
     return 0;
 }
 
@@ -106,7 +142,7 @@ void soft_block_cache_flush(struct soft_cpu *cpu)
         struct soft_block *b = cpu->bhash[i];
         while (b) {
             struct soft_block *n = b->hnext;
-            free(b);
+            block_free(cpu, b);
             b = n;
         }
         cpu->bhash[i] = NULL;
@@ -121,7 +157,8 @@ void soft_block_cache_destroy(struct soft_cpu *cpu)
         return;
     soft_block_cache_flush(cpu);
     for (unsigned i = 0; i < SOFT_CROSS_CACHE_SIZE; i++) {
-        free(cpu->cross[i].block);
+        if (cpu->cross[i].block)
+            block_free(cpu, cpu->cross[i].block);
         cpu->cross[i].block = NULL;
     }
     free(cpu->scratch);
@@ -267,7 +304,10 @@ static struct soft_block *translate_crossing(struct soft_cpu *cpu, uint64_t lin,
         }
     }
     struct soft_block *b = ce->block;
+    profile_fold(cpu, b); /* counted for the instruction it held until now */
     b->gpa = SOFT_GPA_CROSSING;
+    b->lin = lin;
+    b->icount = 0;
     b->mode = cpu->mode;
     b->ninsns = scratch->ninsns;
     b->insns[0] = scratch->insns[0];
@@ -297,7 +337,7 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
         if (soft_block_valid(cpu, b))
             return b;
         *pp = b->hnext;
-        free(b);
+        block_free(cpu, b);
         cpu->nblocks--;
         soft_chains_drop(cpu); /* chain pointers may name it */
         break;
@@ -331,6 +371,8 @@ struct soft_block *soft_block_get(struct soft_cpu *cpu, uint64_t lin)
     b->mode = cpu->mode;
     b->gen = gen;
     b->ninsns = (uint16_t)n;
+    b->icount = 0;
+    b->lin = lin;
     memset(b->chain, 0, sizeof(b->chain));
     b->chain_next = 0;
     memcpy(b->insns, scratch->insns, n * sizeof(struct soft_insn));

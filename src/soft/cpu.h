@@ -175,4 +175,13 @@ struct soft_cpu_stats {
 };
 void soft_cpu_get_stats(const struct soft_cpu *cpu, struct soft_cpu_stats *stats);
 
+/* Guest profile (ember run --profile, soft/profile.h). Every translated block counts the
+ * guest instructions completed in it; with a profile set, a block's count goes into it when
+ * the block is freed, and soft_cpu_profile_collect adds the live blocks' counts (and zeroes
+ * them), so that prof holds every instruction completed since it was set. prof is the
+ * caller's and must outlive its use; on the vCPU's thread, or while the CPU is stopped. */
+struct soft_profile;
+void soft_cpu_set_profile(struct soft_cpu *cpu, struct soft_profile *prof);
+void soft_cpu_profile_collect(struct soft_cpu *cpu);
+
 #endif

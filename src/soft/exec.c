@@ -359,6 +359,7 @@ int soft_run_end(struct soft_cpu *cpu, const struct soft_insn *in)
     cpu->irq_poll_left--;
     cpu->budget_left -= n;
     cpu->stats.instructions += n;
+    b->icount += n;
     cpu->cur_block = next;
     return soft_run_from(cpu, next->insns);
 }
@@ -385,6 +386,7 @@ static struct soft_block *exec_block(struct soft_cpu *cpu, struct soft_block *pr
     if (cpu->mode != SOFT_MODE_64)
         cpu->rip = (uint32_t)cpu->rip;
     cpu->stats.instructions += n;
+    b->icount += n;
     cpu->budget_left = cpu->budget_left > n ? cpu->budget_left - n : 0;
     return b->gpa == SOFT_GPA_CROSSING || cpu->stop_block ? NULL : b;
 }

@@ -101,6 +101,8 @@ struct soft_block {
     struct soft_chain chain[2]; /* the last two distinct successors (taken / not taken) */
     uint16_t ninsns;
     uint8_t chain_next; /* chain slot to replace next */
+    uint64_t icount;    /* guest instructions completed in it (folded into cpu->profile) */
+    uint64_t lin;       /* linear address it was translated for (the profile's key) */
     struct soft_insn insns[];
 };
 
@@ -289,6 +291,8 @@ struct soft_cpu {
     const struct vclock *clock;
     struct soft_cpu_stats stats;
     uint64_t budget_left;
+    struct soft_profile *profile; /* NULL unless ember run --profile: see soft_cpu_set_profile */
+    bool profile_full;            /* a count was lost for want of memory (warned once) */
 };
 
 /* Drops every remembered chain and linear-address cache entry: after a TLB flush, a mode

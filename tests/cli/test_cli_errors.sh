@@ -57,6 +57,8 @@ expect "unknown accelerator" 2 "--accel warp: unknown accelerator" -- \
     "$EMBER" run --kernel "$GUEST" --accel warp
 expect "stray argument" 2 "unexpected argument 'extra'" -- \
     "$EMBER" run --kernel "$GUEST" extra
+expect "empty profile name" 2 "--profile needs a file name" -- \
+    "$EMBER" run --kernel "$GUEST" --profile ""
 expect "bad console" 1 "console 'serial0' is not one of" -- \
     "$EMBER" run --kernel "$GUEST" --accel kvm --console serial0
 expect "console file in missing dir" 1 "console file $tmp/no/such: No such file" -- \
