@@ -3,9 +3,9 @@
 # CPU (the per-function figures of docs/performance.md). Boots the default guest with
 # `ember run --profile` and a 256 MiB raw disk of random data (/dev/vda) plus a 32 MiB raw
 # disk (/dev/vdb) that carries the guest's /proc/kallsyms out; bench/guest_profile.py runs a
-# 2-second warm-up, snapshots the profile (SIGUSR1), runs the workload SECONDS seconds and
-# powers off; scripts/guest-profile.py subtracts the snapshot from the final profile and
-# divides by iobench's ops.
+# 2-second warm-up, snapshots the profile (SIGUSR1), runs the workload SECONDS seconds,
+# snapshots it again and powers off; scripts/guest-profile.py subtracts the first snapshot from
+# the second and divides by iobench's ops.
 #   bench/guest-profile.sh [BUILD] [SECONDS] -- IOBENCH_ARGS...     (default build, 10)
 #   e.g. bench/guest-profile.sh build 10 -- randread 4096
 #        bench/guest-profile.sh build 10 -- -q 8 randwrite 4096
@@ -57,7 +57,7 @@ ember_cmd=("$BUILD/ember" run --accel soft --memory 512M --kernel "$KERNEL" --in
            --cmdline "$CMDLINE" --disk "path=$DATA,format=raw" --disk "path=$KS,format=raw"
            --profile "$PROF")
 
-if ! line=$(python3 "$HERE/guest_profile.py" --profile "$PROF" --base-out "$OUT/base.prof" \
+if ! line=$(python3 "$HERE/guest_profile.py" --profile "$PROF" --base-out "$OUT/base.prof" --end-out "$OUT/end.prof" \
         --kallsyms-disk "$KS" --kallsyms-out "$OUT/kallsyms.txt" --seconds "$SECS" \
         --workload "$WORKLOAD" --log "$OUT/console.log" -- "${ember_cmd[@]}"); then
     echo "$ME: the guest run failed (bench/guest_profile.py's FAIL line above)" >&2
@@ -77,5 +77,5 @@ echo "guest-profile: iobench $WORKLOAD on /dev/vda for $SECS s (after a 2 s warm
 printf 'ember command:'
 printf ' %q' "${ember_cmd[@]}"
 printf '\n%s\n' "$line"
-python3 "$ROOT/scripts/guest-profile.py" "$PROF" --base "$OUT/base.prof" \
+python3 "$ROOT/scripts/guest-profile.py" "$OUT/end.prof" --base "$OUT/base.prof" \
     --kallsyms "$OUT/kallsyms.txt" --per "$ops" --top 40

@@ -3,13 +3,14 @@
 --profile PROF` command given after `--`, on its serial console (tests/linux/console_session.py's
 Session), and takes the two profile snapshots around one iobench workload on /dev/vda.
 
-  guest_profile.py --profile PROF --base-out BASE --kallsyms-disk KS --kallsyms-out TXT
+  guest_profile.py --profile PROF --base-out BASE --end-out END --kallsyms-disk KS --kallsyms-out TXT
                    --seconds S --workload 'IOBENCH ARGS' [--timeout T] [--log LOG] -- VMM ARGS...
 
 In the guest: the text symbols of /proc/kallsyms go to the raw disk /dev/vdb (KS on the host),
 a 2-second iobench warm-up runs; then SIGUSR1 makes ember rewrite PROF, which is copied to BASE
-once rewritten; then iobench runs S seconds, the guest powers off and ember writes PROF a last
-time as it exits. Writes the symbols (KS up to its first NUL byte) to TXT and prints iobench's
+once rewritten; then iobench runs S seconds and a second SIGUSR1 snapshot goes to END (so that
+END minus BASE is the measured run and little else); the guest powers off and ember writes PROF
+a last time as it exits. Writes the symbols (KS up to its first NUL byte) to TXT and prints iobench's
 IOBENCH line (with ops=N) on stdout. Any misbehaviour ends it with a 'FAIL: ...' message.
 """
 import argparse
@@ -107,6 +108,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", required=True, help="the file given to ember's --profile")
     ap.add_argument("--base-out", required=True, help="where the snapshot after warm-up goes")
+    ap.add_argument("--end-out", required=True, help="where the snapshot after the run goes")
     ap.add_argument("--kallsyms-disk", required=True, help="the raw image that is /dev/vdb")
     ap.add_argument("--kallsyms-out", required=True, help="where the guest's symbols go")
     ap.add_argument("--seconds", type=int, required=True, help="seconds of measured iobench")
@@ -129,6 +131,7 @@ def main():
         base_state = snapshot(s, args.profile, args.base_out)
         out = guest_run(s, measured, "the measured iobench", args.seconds * 4 + 120)
         line = iobench_line(out, measured)
+        snapshot(s, args.profile, args.end_out)
         s.send("poweroff -f")
         status = s.wait_exit(60)
     finally:
