@@ -6,7 +6,7 @@
 # 2-second warm-up, snapshots the profile (SIGUSR1), runs the workload SECONDS seconds,
 # snapshots it again and powers off; scripts/guest-profile.py subtracts the first snapshot from
 # the second and divides by iobench's ops.
-#   bench/guest-profile.sh [BUILD] [SECONDS] -- IOBENCH_ARGS...     (default build, 10)
+#   bench/guest-profile.sh [BUILD] [SECONDS] [-- IOBENCH_ARGS...]  (default build, 10, randread 4096)
 #   e.g. bench/guest-profile.sh build 10 -- randread 4096
 #        bench/guest-profile.sh build 10 -- -q 8 randwrite 4096
 # KEEP=1 keeps the temporary directory (profiles, symbols, console log) and names it.
@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
 usage() {
-    echo "usage: $ME [BUILD] [SECONDS] -- IOBENCH_ARGS...   (e.g. $ME build 10 -- randread 4096)" >&2
+    echo "usage: $ME [BUILD] [SECONDS] [-- IOBENCH_ARGS...]   (e.g. $ME build 10 -- randread 4096)" >&2
     exit 2
 }
 pos=()
@@ -24,12 +24,16 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     pos+=("$1")
     shift
 done
-[ $# -gt 0 ] || usage
-shift
-if [ ${#pos[@]} -gt 2 ] || [ $# -lt 2 ]; then usage; fi
+if [ $# -gt 0 ]; then
+    shift
+    [ $# -ge 2 ] || usage
+    WORKLOAD="$*"
+else
+    WORKLOAD="randread 4096" # the default (make bench passes only BUILD)
+fi
+[ ${#pos[@]} -le 2 ] || usage
 BUILD=${pos[0]:-build}
 SECS=${pos[1]:-10}
-WORKLOAD="$*"
 [[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "$ME: SECONDS must be a whole number above 0, not '$SECS'" >&2; exit 2; }
 
 KERNEL="$BUILD/guest/vmlinuz"
