@@ -29,7 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # keep __pycache__ out of tests/linux
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "linux"))
-from console_session import Session, wait_for_shell  # noqa: E402
+from console_session import Session, vmm_argv, wait_for_shell  # noqa: E402
 
 # (key, iobench arguments, figure): figure is "mibps" or "iops".
 DISK_TESTS = [
@@ -172,9 +172,7 @@ def main():
     ap.add_argument("--log", help="write the console transcript here (default: stderr)")
     ap.add_argument("vmm", nargs=argparse.REMAINDER)
     args = ap.parse_args()
-    argv = args.vmm[1:] if args.vmm and args.vmm[0] == "--" else args.vmm
-    if not argv:
-        ap.error("give the VMM command after --")
+    argv = vmm_argv(ap, args)
     disks = []
     for d in args.disk:
         name, _, rest = d.partition("=")

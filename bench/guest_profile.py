@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # keep __pycache__ out of tests/linux
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "linux"))
-from console_session import Session, wait_for_shell  # noqa: E402
+from console_session import Session, vmm_argv, wait_for_shell  # noqa: E402
 
 WARMUP_SECONDS = 2
 SNAPSHOT_TIMEOUT = 10.0  # seconds for ember to rewrite PROF after SIGUSR1
@@ -117,9 +117,7 @@ def main():
     ap.add_argument("--log", help="write the console transcript here (default: stderr)")
     ap.add_argument("vmm", nargs=argparse.REMAINDER)
     args = ap.parse_args()
-    argv = args.vmm[1:] if args.vmm and args.vmm[0] == "--" else args.vmm
-    if not argv:
-        ap.error("give the ember command after --")
+    argv = vmm_argv(ap, args)
     warmup = iobench_command(WARMUP_SECONDS, args.workload)
     measured = iobench_command(args.seconds, args.workload)
     log = open(args.log, "w") if args.log else sys.stderr

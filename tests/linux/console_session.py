@@ -103,6 +103,15 @@ class Session:
         return status
 
 
+def vmm_argv(ap, args):
+    """The VMM command line given after `--` (args.vmm, an argparse.REMAINDER argument named
+    vmm); ends the program through ap.error when there is none."""
+    argv = args.vmm[1:] if args.vmm and args.vmm[0] == "--" else args.vmm
+    if not argv:
+        ap.error("give the VMM command after --")
+    return argv
+
+
 def wait_for_shell(s):
     # Wait for the default guest's /init to announce the shell (input typed while the kernel
     # boots is lost or garbled), then poke the shell until an echo comes back. The poke period
@@ -147,9 +156,7 @@ def main():
     ap.add_argument("--log", help="write the console transcript here (default: stderr)")
     ap.add_argument("vmm", nargs=argparse.REMAINDER)
     args = ap.parse_args()
-    argv = args.vmm[1:] if args.vmm and args.vmm[0] == "--" else args.vmm
-    if not argv:
-        ap.error("give the VMM command after --")
+    argv = vmm_argv(ap, args)
     log = open(args.log, "w") if args.log else sys.stderr
     s = Session(argv, args.timeout, log)
     failures = []
