@@ -60,11 +60,7 @@ def tool_line(out, tag, what):
 
 def timed_run(s, command, what, timeout):
     t0 = time.monotonic()
-    old, s.timeout = s.timeout, timeout
-    try:
-        out, status = s.run(command, what)
-    finally:
-        s.timeout = old
+    out, status = s.run(command, what, timeout)
     if status != 0:
         raise SystemExit(f"FAIL: {what} exited with status {status}: {out.strip()!r}")
     return out, time.monotonic() - t0

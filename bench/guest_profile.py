@@ -48,11 +48,7 @@ def iobench_command(seconds, workload):
 
 
 def guest_run(s, command, what, timeout):
-    old, s.timeout = s.timeout, timeout
-    try:
-        out, status = s.run(command, what)
-    finally:
-        s.timeout = old
+    out, status = s.run(command, what, timeout)
     if status != 0:
         fail(f"{what} exited with status {status} in the guest: {out.strip()!r}")
     return out

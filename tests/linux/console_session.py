@@ -80,12 +80,13 @@ class Session:
         self.proc.stdin.write(line.encode() + b"\n")
         self.proc.stdin.flush()
 
-    def run(self, command, what):
-        """Runs a shell command and returns its output, framed by unique markers."""
+    def run(self, command, what, timeout=None):
+        """Runs a shell command and returns its output and exit status, framed by unique
+        markers; each marker is waited for up to timeout seconds (default: the session's)."""
         tag = f"{len(self.marks)}{int(self.elapsed() * 1000)}"
         self.send(f"echo BEGIN-{tag}; {command}; echo END-{tag}-$?")
-        self.expect(rb"\nBEGIN-" + tag.encode() + rb"\r?\n", f"start of {what}")
-        m = self.expect(rb"(?s)(.*?)END-" + tag.encode() + rb"-(\d+)", f"end of {what}")
+        self.expect(rb"\nBEGIN-" + tag.encode() + rb"\r?\n", f"start of {what}", timeout)
+        m = self.expect(rb"(?s)(.*?)END-" + tag.encode() + rb"-(\d+)", f"end of {what}", timeout)
         return m.group(1).decode("utf-8", "replace").replace("\r", ""), int(m.group(2))
 
     def wait_exit(self, timeout):
