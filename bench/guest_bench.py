@@ -193,11 +193,9 @@ def main():
             script_net(s, args, res)
         g1, h1 = guest_uptime(s)
         res["clock"] = round((g1 - g0) / (h1 - h0), 3)
-        s.send("poweroff -f")
-        status = s.wait_exit(60)
+        status = s.poweroff()
     finally:
-        if s.proc.poll() is None:
-            s.proc.kill()
+        s.kill_if_running()
     if status != 0:
         raise SystemExit(f"FAIL: the VMM exited with status {status} after poweroff, want 0")
     print(json.dumps(res))

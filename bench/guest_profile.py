@@ -126,11 +126,9 @@ def main():
         out = guest_run(s, measured, "the measured iobench", args.seconds * 4 + 120)
         line = iobench_line(out, measured)
         snapshot(s, args.profile, args.end_out)
-        s.send("poweroff -f")
-        status = s.wait_exit(60)
+        status = s.poweroff()
     finally:
-        if s.proc.poll() is None:
-            s.proc.kill()
+        s.kill_if_running()
     if status != 0:
         fail(f"ember exited with status {status} after poweroff, want 0")
     if file_state(args.profile) == base_state:

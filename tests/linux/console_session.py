@@ -103,6 +103,17 @@ class Session:
         self.marks["exit"] = self.elapsed()
         return status
 
+    def poweroff(self, timeout=60):
+        """Powers the guest off from its shell; returns the VMM's exit status."""
+        self.send("poweroff -f")
+        return self.wait_exit(timeout)
+
+    def kill_if_running(self):
+        """For a `finally`: a VMM still running (a check failed half-way) is killed and reaped."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
 
 def vmm_argv(ap, args):
     """The VMM command line given after `--` (args.vmm, an argparse.REMAINDER argument named
@@ -165,11 +176,9 @@ def main():
         wait_for_shell(s)
         if args.script == "check":
             script_check(s, failures)
-        s.send("poweroff -f")
-        status = s.wait_exit(60)
+        status = s.poweroff()
     finally:
-        if s.proc.poll() is None:
-            s.proc.kill()
+        s.kill_if_running()
     if status != 0:
         failures.append(f"the VMM exited with status {status} after poweroff, want 0")
     # The VMM is this process's only child: its peak resident set, in KiB.

@@ -441,9 +441,7 @@ class Test:
             self.guest_rng(s)
             self.poweroff(s, "boot1")
         finally:
-            if s.proc.poll() is None:
-                s.proc.kill()
-                s.proc.wait()
+            s.kill_if_running()
             if pty:
                 pty.close()
             http.shutdown()
@@ -542,9 +540,7 @@ class Test:
                 self.c.skip("net: tap MTU, ping both ways and TCP both ways", why)
             self.poweroff(s, "boot2")
         finally:
-            if s.proc.poll() is None:
-                s.proc.kill()
-                s.proc.wait()
+            s.kill_if_running()
 
     def tap_ping(self, s):
         out, st = self.gsh(s, "killall udhcpc 2>/dev/null; ip -4 addr flush dev eth0; "
